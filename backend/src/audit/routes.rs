@@ -1,0 +1,109 @@
+//! `/audit/*`: read, export and verify the log.
+
+use super::{chain, export, record, service};
+use crate::auth::principal::{Authorized, perm};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use coordinator_api::ErrorBody;
+use coordinator_api::audit::{
+    AuditLog, AuditLogPage, AuditQuery, AuditVerifyResponse, ExportFormat,
+};
+use serde_json::json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(list_logs, export_logs, verify_chain))]
+pub struct AuditApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/audit/logs").route(web::get().to(list_logs)))
+        .service(web::resource("/audit/export").route(web::get().to(export_logs)))
+        .service(web::resource("/audit/verify").route(web::get().to(verify_chain)));
+}
+
+/// Audit rows, newest first, filtered; by offset pages or by keyset cursor.
+#[utoipa::path(
+    get, path = "/audit/logs", tag = "audit",
+    security(("bearer" = ["view_audit"])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditLogPage), (status = 422, body = ErrorBody))
+)]
+async fn list_logs(
+    state: web::Data<AppState>,
+    _auth: Authorized<perm::ViewAudit>,
+    query: web::Query<AuditQuery>,
+) -> ApiResult<web::Json<AuditLogPage>> {
+    Ok(web::Json(service::list(&state.db, &query).await?))
+}
+
+/// Download the rows matching the filters as CSV, JSON or NDJSON, streamed. The export
+/// itself is recorded in the log.
+#[utoipa::path(
+    get, path = "/audit/export", tag = "audit",
+    security(("bearer" = ["view_audit"])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "the rows, in the requested format", content(
+            (String = "text/csv"),
+            (Vec<AuditLog> = "application/json"),
+            (String = "application/x-ndjson"),
+        )),
+        (status = 422, body = ErrorBody),
+    )
+)]
+async fn export_logs(
+    state: web::Data<AppState>,
+    auth: Authorized<perm::ViewAudit>,
+    query: web::Query<AuditQuery>,
+) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let filter = service::AuditFilter::from_query(&query)?;
+    if query.limit.is_some() || query.offset.is_some() || query.cursor.is_some() {
+        return Err(ApiError::validation(
+            "an export has no pages: leave out limit, offset and cursor",
+        ));
+    }
+    let format = query.format.unwrap_or(ExportFormat::Json);
+    let txn = crate::db::begin_write(&state.db).await?;
+    record::write(
+        &txn,
+        &state.audit_key,
+        auth.origin
+            .entry("audit_exported")
+            .target("audit_logs")
+            .details(json!({ "format": format, "filters": query })),
+    )
+    .await?;
+    txn.commit().await?;
+    state.audited();
+    Ok(HttpResponse::Ok()
+        .content_type(export::content_type(format))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", export::file_name(format)),
+        ))
+        .streaming(export::stream(state.db.clone(), filter, format)))
+}
+
+/// Check the hash chain of the whole log; names the first broken row.
+#[utoipa::path(
+    get, path = "/audit/verify", tag = "audit",
+    security(("bearer" = ["view_audit"])),
+    responses((status = 200, body = AuditVerifyResponse))
+)]
+async fn verify_chain(
+    state: web::Data<AppState>,
+    _auth: Authorized<perm::ViewAudit>,
+) -> ApiResult<web::Json<AuditVerifyResponse>> {
+    let outcome = chain::verify(&state.db, &state.audit_key).await?;
+    let (first_broken_id, reason) = outcome.broken.clone().unzip();
+    Ok(web::Json(AuditVerifyResponse {
+        success: true,
+        verified: outcome.verified(),
+        checked_rows: outcome.checked_rows,
+        first_broken_id,
+        reason,
+    }))
+}

@@ -1,0 +1,277 @@
+//! Authentication and authorization as extractors.
+//!
+//! A handler states what it needs in its signature: `Authorized<perm::ManageUsers>` admits a
+//! caller — a user with a JWT or a server with its API key — whose role or kind holds that
+//! permission in the one permission table, and answers 401 or 403 otherwise. The extractor
+//! also leaves the principal in the request so refusals can be audited with the right actor.
+
+use crate::audit::{Actor, Origin};
+use crate::auth::entity::revoked_token;
+use crate::error::{ApiError, ApiResult};
+use crate::http::meta;
+use crate::servers::entity::server;
+use crate::state::AppState;
+use crate::users::entity as user;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, http::header, web};
+use chrono::{DateTime, Utc};
+use coordinator_api::{ErrorCode, Permission, Role, ServerId, ServerKind, UserId};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User {
+        id: UserId,
+        username: String,
+        role: Role,
+        /// The token's id, for logout.
+        jti: String,
+        expires_at: DateTime<Utc>,
+    },
+    Server {
+        id: ServerId,
+        kind: ServerKind,
+    },
+}
+
+impl Principal {
+    pub fn can(&self, permission: Permission) -> bool {
+        match self {
+            Principal::User { role, .. } => role.can(permission),
+            Principal::Server { kind, .. } => kind.can(permission),
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::User { username, .. } => Actor::user(username),
+            Principal::Server { id, .. } => Actor::server(id.as_str()),
+        }
+    }
+}
+
+/// Names a permission at the type level, so it can appear in a handler's signature.
+pub trait RequiredPermission {
+    const PERMISSION: Permission;
+}
+
+macro_rules! permission_markers {
+    ($($name:ident),+ $(,)?) => {
+        /// One marker type per permission, for `Authorized<perm::X>`.
+        pub mod perm {
+            use super::RequiredPermission;
+            use coordinator_api::Permission;
+            $(
+                pub struct $name;
+                impl RequiredPermission for $name {
+                    const PERMISSION: Permission = Permission::$name;
+                }
+            )+
+        }
+    };
+}
+
+permission_markers!(
+    ViewServers,
+    ManageServers,
+    ManageUsers,
+    ViewAudit,
+    ViewMetrics,
+    ViewAssessments,
+    RequestAssessment,
+    ReviewAssessment,
+    ViewRemediations,
+    ProposeRemediation,
+    ApproveRemediation,
+    ExecuteRemediation,
+    IssueApprovalToken,
+    ReportHealth,
+    ClaimWork,
+);
+
+pub fn app_state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is not configured")))
+}
+
+fn bearer_token(value: &header::HeaderValue) -> ApiResult<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))
+}
+
+async fn user_from_token(state: &AppState, token: &str) -> ApiResult<Principal> {
+    let claims = state.jwt.validate(token).map_err(|err| {
+        tracing::debug!(error = %err, "token refused");
+        ApiError::unauthorized("the token is invalid or has expired")
+    })?;
+    let user_id = claims
+        .user_id()
+        .ok_or_else(|| ApiError::unauthorized("the token is invalid or has expired"))?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))?;
+    if user.disabled {
+        return Err(ApiError::unauthorized("the account is disabled"));
+    }
+    if user.token_version != claims.ver {
+        return Err(ApiError::unauthorized("the token has been revoked"));
+    }
+    if revoked_token::Entity::find_by_id(claims.jti.clone())
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::unauthorized("the token has been revoked"));
+    }
+    Ok(Principal::User {
+        id: user.id,
+        username: user.username,
+        role: user.role,
+        expires_at: claims.expires_at(),
+        jti: claims.jti,
+    })
+}
+
+async fn server_from_key(state: &AppState, key: &header::HeaderValue) -> ApiResult<Principal> {
+    let key = key
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the API key is invalid"))?;
+    let server = server::Entity::find()
+        .filter(server::Column::ApiKeyHash.eq(crate::auth::secrets::digest(key.trim())))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the API key is invalid"))?;
+    Ok(Principal::Server {
+        id: server.id,
+        kind: server.kind,
+    })
+}
+
+/// What the credentials of a request came to, decided once per request by
+/// `authenticate_requests` before any extractor runs.
+#[derive(Debug, Clone)]
+enum Credentials {
+    Absent,
+    Valid(Principal),
+    Invalid { code: ErrorCode, message: String },
+}
+
+async fn resolve(req: &HttpRequest, state: &AppState) -> ApiResult<Option<Principal>> {
+    match (
+        req.headers().get(header::AUTHORIZATION),
+        req.headers().get(API_KEY_HEADER),
+    ) {
+        (Some(authorization), _) => Ok(Some(
+            user_from_token(state, bearer_token(authorization)?).await?,
+        )),
+        (None, Some(key)) => Ok(Some(server_from_key(state, key).await?)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Middleware: checks the credentials a request carries before its handler's extractors
+/// run, so a refusal for missing or bad credentials always wins over complaints about the
+/// body, and the principal is known to the audit of refusals.
+pub async fn authenticate_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+        let credentials = match resolve(req.request(), &state).await {
+            Ok(None) => Credentials::Absent,
+            Ok(Some(principal)) => {
+                req.extensions_mut().insert(principal.clone());
+                Credentials::Valid(principal)
+            }
+            Err(err) => {
+                if err.code().status() >= 500 {
+                    tracing::error!(error = ?err, "authentication could not be checked");
+                }
+                Credentials::Invalid {
+                    code: err.code(),
+                    message: err.message().to_owned(),
+                }
+            }
+        };
+        req.extensions_mut().insert(credentials);
+    }
+    next.call(req).await
+}
+
+/// Who is calling; 401 when the request has no valid credentials.
+pub fn authenticate(req: &HttpRequest) -> ApiResult<Principal> {
+    match req.extensions().get::<Credentials>() {
+        Some(Credentials::Valid(principal)) => Ok(principal.clone()),
+        Some(Credentials::Invalid { code, message }) => Err(ApiError::new(*code, message.clone())),
+        Some(Credentials::Absent) | None => Err(ApiError::unauthorized(
+            "authentication required: send `Authorization: Bearer <token>` or `X-API-Key`",
+        )),
+    }
+}
+
+/// A caller holding permission `P`.
+pub struct Authorized<P> {
+    pub principal: Principal,
+    pub origin: Origin,
+    _permission: PhantomData<P>,
+}
+
+impl<P: RequiredPermission> Authorized<P> {
+    fn check(req: &HttpRequest) -> ApiResult<Self> {
+        let state = app_state(req)?;
+        let principal = authenticate(req)?;
+        if !principal.can(P::PERMISSION) {
+            return Err(ApiError::forbidden(format!(
+                "this requires the `{}` permission",
+                P::PERMISSION
+            )));
+        }
+        let origin = meta::origin(req, &state.config, principal.actor());
+        Ok(Self {
+            principal,
+            origin,
+            _permission: PhantomData,
+        })
+    }
+}
+
+impl<P: RequiredPermission> FromRequest for Authorized<P> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::check(req))
+    }
+}
+
+/// Where an unauthenticated request came from (login, registration by enrollment key).
+pub struct RequestOrigin(pub Origin);
+
+impl FromRequest for RequestOrigin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            app_state(req)
+                .map(|state| RequestOrigin(meta::origin(req, &state.config, Actor::anonymous()))),
+        )
+    }
+}

@@ -1,0 +1,451 @@
+//! Settings from the environment (and an optional `.env`), validated once at start-up.
+//!
+//! Every setting has the name the specification gives it. A bad value stops start-up with a
+//! message naming the variable; secrets are held as `SecretString` and never printed.
+
+use anyhow::{Context, anyhow, bail};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The smallest secret accepted for signing tokens and sealing the audit chain.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Clone)]
+pub enum DatabaseConfig {
+    /// The embedded default: one file under `DATA_DIR`.
+    Sqlite {
+        path: PathBuf,
+    },
+    Postgres {
+        url: SecretString,
+    },
+}
+
+impl DatabaseConfig {
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseConfig::Sqlite { .. } => "sqlite",
+            DatabaseConfig::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub database: DatabaseConfig,
+    pub data_dir: PathBuf,
+    pub jwt_secret: SecretString,
+    pub jwt_expiry: Duration,
+    /// Key of the audit chain's MACs. Every replica must share it.
+    pub audit_key: SecretString,
+    pub log_level: String,
+    pub log_file_path: Option<PathBuf>,
+    pub audit_retention_days: u32,
+    pub metrics_retention_days: u32,
+    pub admin_username: String,
+    pub admin_password: Option<SecretString>,
+    /// A server silent for longer than this shows as `unreachable`.
+    pub server_unreachable_after: Duration,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed; nobody else's is.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Failed logins for one username before further attempts are refused for a while.
+    pub login_max_failures_per_user: u32,
+    /// Failed logins from one client address before further attempts are refused for a while.
+    pub login_max_failures_per_address: u32,
+    pub login_lockout: Duration,
+    pub db_max_connections: u32,
+    /// Warnings about the configuration, logged once logging is set up.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database.backend_name())
+            .field("data_dir", &self.data_dir)
+            .field("jwt_expiry", &self.jwt_expiry)
+            .field("log_level", &self.log_level)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where settings come from: the process environment in production, a map in tests.
+pub struct Source {
+    vars: HashMap<String, String>,
+}
+
+impl Source {
+    pub fn from_env() -> Self {
+        Self {
+            vars: std::env::vars().collect(),
+        }
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e| anyhow!("{name}: invalid value `{raw}`: {e}")),
+        }
+    }
+
+    fn duration(&self, name: &str, default: Duration) -> anyhow::Result<Duration> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => {
+                parse_duration(raw).with_context(|| format!("{name}: invalid value `{raw}`"))
+            }
+        }
+    }
+}
+
+/// `3600`, `3600s`, `15m`, `12h` or `7d`.
+pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let amount: u64 = digits
+        .parse()
+        .map_err(|_| anyhow!("expected a number of seconds or a number with s, m, h or d"))?;
+    let seconds = match unit {
+        "" | "s" => amount,
+        "m" => amount * 60,
+        "h" => amount * 3600,
+        "d" => amount * 86_400,
+        _ => bail!("unknown unit `{unit}`: use s, m, h or d"),
+    };
+    if seconds == 0 {
+        bail!("must be longer than zero");
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+impl Config {
+    /// Reads and validates every setting. Generates and persists the secrets of the embedded
+    /// default when they are missing, which is why this may write under `DATA_DIR`.
+    pub fn load(source: &Source) -> anyhow::Result<Self> {
+        let mut warnings = Vec::new();
+        let data_dir = PathBuf::from(source.get("DATA_DIR").unwrap_or("./data"));
+        let database = database_config(source, &data_dir)?;
+        let embedded = matches!(database, DatabaseConfig::Sqlite { .. });
+        if embedded {
+            std::fs::create_dir_all(&data_dir)
+                .with_context(|| format!("DATA_DIR: cannot create `{}`", data_dir.display()))?;
+        }
+
+        let jwt_secret = secret_setting(source, "JWT_SECRET", &data_dir, embedded, &mut warnings)?;
+        let audit_key = secret_setting(source, "AUDIT_KEY", &data_dir, embedded, &mut warnings)?;
+
+        let admin_password = match (
+            source.get("ADMIN_PASSWORD"),
+            source.get("ADMIN_PASSWORD_FILE"),
+        ) {
+            (Some(_), Some(_)) => bail!("ADMIN_PASSWORD and ADMIN_PASSWORD_FILE: set only one"),
+            (Some(password), None) => Some(SecretString::from(password.to_owned())),
+            (None, Some(file)) => {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("ADMIN_PASSWORD_FILE: cannot read `{file}`"))?;
+                Some(SecretString::from(
+                    text.trim_end_matches(['\r', '\n']).to_owned(),
+                ))
+            }
+            (None, None) => None,
+        };
+
+        let log_level = source.get("LOG_LEVEL").unwrap_or("info").to_owned();
+        tracing_subscriber::EnvFilter::try_new(&log_level)
+            .map_err(|e| anyhow!("LOG_LEVEL: invalid value `{log_level}`: {e}"))?;
+
+        let trusted_proxies = match source.get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|ip| {
+                    ip.parse()
+                        .map_err(|_| anyhow!("TRUSTED_PROXIES: `{ip}` is not an IP address"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+        };
+
+        let max_body_bytes: usize = source.parse("MAX_BODY_BYTES", 1024 * 1024)?;
+        if max_body_bytes < 1024 {
+            bail!("MAX_BODY_BYTES: must be at least 1024");
+        }
+
+        Ok(Self {
+            host: source.get("HOST").unwrap_or("127.0.0.1").to_owned(),
+            port: source.parse("PORT", 3000)?,
+            database,
+            data_dir,
+            jwt_secret,
+            jwt_expiry: source.duration("JWT_EXPIRY", Duration::from_secs(3600))?,
+            audit_key,
+            log_level,
+            log_file_path: source.get("LOG_FILE_PATH").map(PathBuf::from),
+            audit_retention_days: source.parse("AUDIT_RETENTION_DAYS", 90)?,
+            metrics_retention_days: source.parse("METRICS_RETENTION_DAYS", 30)?,
+            admin_username: source.get("ADMIN_USERNAME").unwrap_or("admin").to_owned(),
+            admin_password,
+            server_unreachable_after: source
+                .duration("SERVER_UNREACHABLE_AFTER", Duration::from_secs(120))?,
+            max_body_bytes,
+            trusted_proxies,
+            login_max_failures_per_user: source.parse("LOGIN_MAX_FAILURES_PER_USER", 5)?,
+            login_max_failures_per_address: source.parse("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)?,
+            login_lockout: source.duration("LOGIN_LOCKOUT", Duration::from_secs(900))?,
+            db_max_connections: source.parse("DB_MAX_CONNECTIONS", 10)?,
+            warnings,
+        })
+    }
+}
+
+fn database_config(source: &Source, data_dir: &Path) -> anyhow::Result<DatabaseConfig> {
+    if let Some(url) = source.get("DATABASE_URL") {
+        return if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseConfig::Postgres {
+                url: SecretString::from(url.to_owned()),
+            })
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or(url.strip_prefix("sqlite:"))
+        {
+            Ok(DatabaseConfig::Sqlite {
+                path: PathBuf::from(path.split('?').next().unwrap_or(path)),
+            })
+        } else {
+            bail!("DATABASE_URL: expected a postgres:// or sqlite: URL")
+        };
+    }
+    if let Some(host) = source.get("DB_HOST") {
+        let port: u16 = source.parse("DB_PORT", 5432)?;
+        let database = source
+            .get("DB_DATABASE")
+            .ok_or_else(|| anyhow!("DB_DATABASE: required when DB_HOST is set"))?;
+        let user = source
+            .get("DB_USER")
+            .ok_or_else(|| anyhow!("DB_USER: required when DB_HOST is set"))?;
+        let credentials = match source.get("DB_PASSWORD") {
+            Some(password) => format!("{}:{}", url_encode(user), url_encode(password)),
+            None => url_encode(user),
+        };
+        return Ok(DatabaseConfig::Postgres {
+            url: SecretString::from(format!(
+                "postgres://{credentials}@{host}:{port}/{}",
+                url_encode(database)
+            )),
+        });
+    }
+    Ok(DatabaseConfig::Sqlite {
+        path: data_dir.join("coordinator.db"),
+    })
+}
+
+fn url_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A signing secret: taken from the environment when strong enough; for the embedded default
+/// otherwise generated once and kept in `DATA_DIR`; for Postgres a hard error, because
+/// replicas sharing one database must share the secret too.
+fn secret_setting(
+    source: &Source,
+    name: &str,
+    data_dir: &Path,
+    embedded: bool,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<SecretString> {
+    match source.get(name) {
+        Some(value) if value.len() >= MIN_SECRET_BYTES => {
+            return Ok(SecretString::from(value.to_owned()));
+        }
+        Some(_) if !embedded => {
+            bail!("{name}: must be at least {MIN_SECRET_BYTES} bytes long")
+        }
+        None if !embedded => {
+            bail!("{name}: required when a Postgres database is configured (at least {MIN_SECRET_BYTES} bytes)")
+        }
+        Some(_) => warnings.push(format!(
+            "{name} is shorter than {MIN_SECRET_BYTES} bytes; using a generated secret kept in DATA_DIR instead"
+        )),
+        None => {}
+    }
+    let file = data_dir.join(name.to_ascii_lowercase());
+    if let Ok(existing) = std::fs::read_to_string(&file) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= MIN_SECRET_BYTES {
+            return Ok(SecretString::from(existing));
+        }
+    }
+    let mut bytes = [0u8; 48];
+    rand::fill(&mut bytes);
+    let generated = hex::encode(bytes);
+    write_private_file(&file, &generated).with_context(|| {
+        format!(
+            "{name}: cannot persist a generated secret in `{}`",
+            file.display()
+        )
+    })?;
+    warnings.push(format!(
+        "{name} is not set; generated one and kept it in {}",
+        file.display()
+    ));
+    Ok(SecretString::from(generated))
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+/// Secrets as bytes, for the signing code.
+pub fn secret_bytes(secret: &SecretString) -> &[u8] {
+    secret.expose_secret().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("coordinator-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn embedded_default_generates_and_keeps_secrets() {
+        let dir = temp_dir("generate");
+        let source = Source::from_pairs([("DATA_DIR", dir.to_string_lossy().to_string())]);
+        let first = Config::load(&source).unwrap();
+        let second = Config::load(&source).unwrap();
+        assert_eq!(
+            first.jwt_secret.expose_secret(),
+            second.jwt_secret.expose_secret()
+        );
+        assert!(first.jwt_secret.expose_secret().len() >= MIN_SECRET_BYTES);
+        assert!(matches!(first.database, DatabaseConfig::Sqlite { .. }));
+        assert_eq!(first.port, 3000);
+        assert_eq!(first.host, "127.0.0.1");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("jwt_secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn postgres_refuses_missing_or_weak_secrets() {
+        let err = Config::load(&Source::from_pairs([(
+            "DATABASE_URL",
+            "postgres://localhost/x",
+        )]))
+        .unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+        let err = Config::load(&Source::from_pairs([
+            ("DATABASE_URL", "postgres://localhost/x"),
+            ("JWT_SECRET", "short"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn db_parts_build_a_postgres_url() {
+        let config = Config::load(&Source::from_pairs([
+            ("DB_HOST", "db"),
+            ("DB_DATABASE", "mcp_integration"),
+            ("DB_USER", "mcp_user"),
+            ("DB_PASSWORD", "p@ss word"),
+            ("JWT_SECRET", "x".repeat(32).as_str()),
+            ("AUDIT_KEY", "y".repeat(32).as_str()),
+        ]))
+        .unwrap();
+        match config.database {
+            DatabaseConfig::Postgres { url } => assert_eq!(
+                url.expose_secret(),
+                "postgres://mcp_user:p%40ss%20word@db:5432/mcp_integration"
+            ),
+            DatabaseConfig::Sqlite { .. } => panic!("expected postgres"),
+        }
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let dir = temp_dir("invalid");
+        for (name, value) in [
+            ("PORT", "eighty"),
+            ("JWT_EXPIRY", "soon"),
+            ("LOG_LEVEL", "loud[["),
+            ("TRUSTED_PROXIES", "nope"),
+            ("AUDIT_RETENTION_DAYS", "-1"),
+        ] {
+            let err = Config::load(&Source::from_pairs([
+                ("DATA_DIR".to_owned(), dir.to_string_lossy().to_string()),
+                (name.to_owned(), value.to_owned()),
+            ]))
+            .unwrap_err();
+            assert!(format!("{err:#}").contains(name), "{name}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("5w").is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! Middleware that keeps every error in the contract's shape and contains panics.
+
+use crate::error::ApiError;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse};
+use coordinator_api::ErrorCode;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+
+/// A panic in a handler is answered with a 500 in the contract's shape; the worker goes on
+/// serving other requests. The panic becomes an error (rather than a response built here)
+/// because the request must not be cloned before routing has run.
+pub async fn contain_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(ApiError::internal(anyhow::anyhow!("handler panicked: {what}")).into())
+        }
+    }
+}
+
+fn code_for_status(status: u16) -> ErrorCode {
+    match status {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        409 => ErrorCode::Conflict,
+        410 => ErrorCode::Expired,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        422 => ErrorCode::ValidationFailed,
+        429 => ErrorCode::RateLimited,
+        503 => ErrorCode::Unavailable,
+        400..=499 => ErrorCode::BadRequest,
+        _ => ErrorCode::Internal,
+    }
+}
+
+fn message_for(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NotFound => "no such route",
+        ErrorCode::MethodNotAllowed => "this route does not accept this method",
+        ErrorCode::PayloadTooLarge => "the request body is too large",
+        ErrorCode::Internal => "internal error; see the coordinator's logs",
+        _ => "the request could not be handled",
+    }
+}
+
+/// Errors produced outside our handlers (unknown routes, wrong methods, framework limits)
+/// get the contract's JSON body too.
+pub async fn contract_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
+    let response = next.call(req).await?;
+    let status = response.status();
+    let ours = response
+        .response()
+        .extensions()
+        .get::<ErrorCode>()
+        .is_some();
+    if !status.is_client_error() && !status.is_server_error() || ours {
+        return Ok(response.map_into_left_body());
+    }
+    let code = code_for_status(status.as_u16());
+    let (request, _) = response.into_parts();
+    let mut replacement =
+        HttpResponse::build(status).json(coordinator_api::ErrorBody::new(code, message_for(code)));
+    replacement.extensions_mut().insert(code);
+    Ok(ServiceResponse::new(request, replacement).map_into_right_body())
+}

@@ -1,0 +1,20 @@
+//! The MCP Integration Coordinator: a web service that keeps humans in the loop when MCP
+//! servers change machines. See `DESIGN.md` and the README for the big picture.
+
+pub mod api_doc;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod ops;
+pub mod servers;
+pub mod state;
+pub mod telemetry;
+pub mod users;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,0 +1,3 @@
+//! Liveness and readiness for operators and load balancers.
+
+pub mod routes;

@@ -1,0 +1,21 @@
+//! Database migrations. Each file is one step, named `mYYYYMMDD_HHMMSS_what`; steps are never
+//! edited once released, only followed by new ones.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_identity;
+mod m20261121_000002_servers;
+mod m20261121_000003_audit_log;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_identity::Migration),
+            Box::new(m20261121_000002_servers::Migration),
+            Box::new(m20261121_000003_audit_log::Migration),
+        ]
+    }
+}

@@ -1,0 +1,23 @@
+//! The wire contract of the MCP Integration Coordinator.
+//!
+//! Everything a client needs to talk to the coordinator lives here: typed ids, the roles and
+//! the one permission table, the error body and its codes, and the request and response types
+//! of every endpoint. The backend and the wasm dashboard both depend on this crate, so the two
+//! can never disagree about the shape of a message. Database derives sit behind the `server`
+//! feature so the crate still builds for `wasm32-unknown-unknown`.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod ids;
+pub mod permissions;
+pub mod servers;
+pub mod users;
+mod wire_enum;
+
+pub use wire_enum::UnknownVariant;
+
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use ids::{AuditLogId, EnrollmentKeyId, ServerId, UserId};
+pub use permissions::{Permission, Role, ServerKind};

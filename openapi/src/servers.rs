@@ -1,0 +1,148 @@
+//! The server registry: enrollment keys, registration, status and pings.
+
+use crate::{EnrollmentKeyId, ServerId, ServerKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollmentKeyRequest {
+    /// Restrict the key to one kind of server; any kind when absent.
+    pub kind: Option<ServerKind>,
+    /// When the key stops working; 24 hours from now when absent.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollmentKeyResponse {
+    pub success: bool,
+    pub id: EnrollmentKeyId,
+    /// Shown this once; only its hash is stored.
+    pub enrollment_key: String,
+    pub kind: Option<ServerKind>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How a person can be reached about an installer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Contact {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+crate::wire_enum! {
+    /// Health as a server reports it.
+    pub enum HealthStatus {
+        Healthy = "healthy",
+        Degraded = "degraded",
+        Unhealthy = "unhealthy",
+    }
+}
+
+crate::wire_enum! {
+    /// Status of a server as the registry sees it.
+    pub enum ServerStatus {
+        Healthy = "healthy",
+        Degraded = "degraded",
+        Unhealthy = "unhealthy",
+        /// Registered but has not reported health yet.
+        Unknown = "unknown",
+        /// Silent for longer than the configured window.
+        Unreachable = "unreachable",
+    }
+}
+
+/// A server's own account of its health, as sent at registration and in pings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthReport {
+    pub status: HealthStatus,
+    /// Seconds the server has been up.
+    pub uptime: Option<u64>,
+    pub last_check: Option<DateTime<Utc>>,
+}
+
+/// Registration of an installer (`installerId`, `capabilities`, `contact`) or of a compliance
+/// server (`serverId`, `tools`, `health`). Exactly one of `installerId` and `serverId` is given;
+/// it decides the kind. Registering again under the same id rotates the API key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterServerRequest {
+    #[schema(value_type = Option<String>, example = "generic-mcp-installer")]
+    pub installer_id: Option<ServerId>,
+    #[schema(value_type = Option<String>, example = "compliance-server")]
+    pub server_id: Option<ServerId>,
+    #[schema(example = "1.0.0")]
+    pub version: String,
+    /// Installer capabilities such as `install_server`, `remove_server`, `generate_config`.
+    pub capabilities: Option<Vec<String>>,
+    pub contact: Option<Contact>,
+    /// Compliance tools such as `compliance_assessment`.
+    pub tools: Option<Vec<String>>,
+    pub health: Option<HealthReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterServerResponse {
+    pub success: bool,
+    #[schema(value_type = String)]
+    pub server_id: ServerId,
+    pub kind: ServerKind,
+    /// The server's own key for `X-API-Key`; shown this once, only its hash is stored.
+    pub api_key: String,
+    /// `true` when an earlier registration existed and its key no longer works.
+    pub rotated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Server {
+    #[schema(value_type = String)]
+    pub id: ServerId,
+    pub kind: ServerKind,
+    pub version: String,
+    pub capabilities: Vec<String>,
+    pub tools: Vec<String>,
+    pub contact: Option<Contact>,
+    /// The last health the server reported.
+    pub health: Option<HealthReport>,
+    /// The reported health, or `unreachable` when the server has been silent too long.
+    pub status: ServerStatus,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub registered_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerResponse {
+    pub success: bool,
+    pub server: Server,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerListResponse {
+    pub success: bool,
+    pub servers: Vec<Server>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PingRequest {
+    pub health: Option<HealthReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PingResponse {
+    pub success: bool,
+    #[schema(value_type = String)]
+    pub server_id: ServerId,
+    pub status: ServerStatus,
+    pub last_seen_at: DateTime<Utc>,
+}
