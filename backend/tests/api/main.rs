@@ -1,0 +1,15 @@
+//! Integration tests: the coordinator over HTTP against SQLite and Postgres.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod common;
+
+mod audit_log;
+mod auth;
+mod authz_matrix;
+mod bad_input;
+mod contract;
+mod servers;
+mod tamper;
+mod tokens;
+mod users;

@@ -1,0 +1,313 @@
+//! The audit chain notices every kind of direct tampering, and the guards refuse changes.
+
+use crate::common::*;
+use crate::dual_test;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A few audited actions so the chain has rows to tamper with.
+async fn fill(app: &TestApp) -> As {
+    let admin = app.admin().await;
+    for name in ["ann", "ben", "cyd"] {
+        let reply = app
+            .post(
+                "/users",
+                &admin,
+                json!({ "username": name, "password": PASSWORD, "role": "viewer" }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    app.seal().await;
+    admin
+}
+
+async fn verify(app: &TestApp, who: &As) -> Value {
+    let reply = app.get("/audit/verify", who).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body
+}
+
+/// Id of the n-th row in chain order (1-based).
+async fn id_at(app: &TestApp, position: i64) -> i64 {
+    app.audit_rows()
+        .await
+        .into_iter()
+        .find(|r| r.chain_seq == Some(position))
+        .unwrap_or_else(|| panic!("no row at position {position}"))
+        .id
+        .0
+}
+
+dual_test!(an_untouched_log_verifies, async |app: &TestApp| {
+    let admin = fill(app).await;
+    let result = verify(app, &admin).await;
+    assert_eq!(result["verified"], json!(true), "{result}");
+    assert!(result["checkedRows"].as_u64().unwrap() >= 5);
+    assert_eq!(result["firstBrokenId"], Value::Null);
+});
+
+dual_test!(
+    the_guards_refuse_update_and_delete,
+    async |app: &TestApp| {
+        fill(app).await;
+        assert!(
+            app.try_sql("UPDATE audit_logs SET actor = 'mallory'")
+                .await
+                .is_err()
+        );
+        assert!(app.try_sql("DELETE FROM audit_logs").await.is_err());
+        if app.backend == Backend::Postgres {
+            assert!(app.try_sql("TRUNCATE audit_logs").await.is_err());
+        }
+        let rows = app.audit_rows().await;
+        assert!(rows.iter().all(|r| r.actor != "mallory"));
+        assert!(rows.len() >= 5);
+    }
+);
+
+dual_test!(an_edited_row_is_reported, async |app: &TestApp| {
+    let admin = fill(app).await;
+    app.disable_audit_guards().await;
+    let target = id_at(app, 3).await;
+    app.sql(&format!(
+        "UPDATE audit_logs SET actor = 'mallory' WHERE id = {target}"
+    ))
+    .await;
+    let result = verify(app, &admin).await;
+    assert_eq!(result["verified"], json!(false));
+    assert_eq!(result["firstBrokenId"], json!(target), "{result}");
+});
+
+dual_test!(
+    an_edited_detail_with_a_recomputed_plain_hash_is_reported,
+    async |app: &TestApp| {
+        let admin = fill(app).await;
+        app.disable_audit_guards().await;
+        let target = id_at(app, 2).await;
+        // Without the key, the best an attacker can do is a hash of their own.
+        app.sql(&format!(
+            "UPDATE audit_logs SET details = '{{}}', row_mac = '{}' WHERE id = {target}",
+            "0".repeat(64)
+        ))
+        .await;
+        let result = verify(app, &admin).await;
+        assert_eq!(result["firstBrokenId"], json!(target), "{result}");
+    }
+);
+
+dual_test!(a_deleted_row_is_reported, async |app: &TestApp| {
+    let admin = fill(app).await;
+    app.disable_audit_guards().await;
+    let deleted = id_at(app, 3).await;
+    let next = id_at(app, 4).await;
+    app.sql(&format!("DELETE FROM audit_logs WHERE id = {deleted}"))
+        .await;
+    let result = verify(app, &admin).await;
+    assert_eq!(result["verified"], json!(false));
+    assert_eq!(result["firstBrokenId"], json!(next), "{result}");
+});
+
+dual_test!(
+    deleting_the_newest_rows_is_reported,
+    async |app: &TestApp| {
+        let admin = fill(app).await;
+        app.disable_audit_guards().await;
+        let rows = app.audit_rows().await;
+        let last_seq = rows.iter().filter_map(|r| r.chain_seq).max().unwrap();
+        app.sql(&format!(
+            "DELETE FROM audit_logs WHERE chain_seq >= {}",
+            last_seq - 1
+        ))
+        .await;
+        let result = verify(app, &admin).await;
+        assert_eq!(result["verified"], json!(false), "{result}");
+        assert!(
+            result["reason"].as_str().unwrap().contains("newest"),
+            "{result}"
+        );
+    }
+);
+
+dual_test!(an_inserted_row_is_reported, async |app: &TestApp| {
+    let admin = fill(app).await;
+    app.disable_audit_guards().await;
+    app.sql(&format!(
+        "INSERT INTO audit_logs (id, timestamp, actor, actor_type, action, target, result, details, row_mac) \
+         VALUES (100000, '2026-01-01 00:00:00+00:00', 'admin', 'user', 'user_deleted', 'user:2', 'success', '{{}}', '{}')",
+        "ab".repeat(32)
+    ))
+    .await;
+    let result = verify(app, &admin).await;
+    assert_eq!(result["verified"], json!(false));
+    assert_eq!(result["firstBrokenId"], json!(100000), "{result}");
+});
+
+dual_test!(
+    an_inserted_copy_of_a_valid_row_is_reported,
+    async |app: &TestApp| {
+        let admin = fill(app).await;
+        app.disable_audit_guards().await;
+        let original = id_at(app, 2).await;
+        // A replay: a genuine row's content and MAC under a new id, squeezed into the chain.
+        app.sql(&format!(
+        "INSERT INTO audit_logs (id, timestamp, actor, actor_type, action, target, result, details, \
+         request_id, client_address, correlation_id, row_mac, chain_seq, chain_mac) \
+         SELECT 100001, timestamp, actor, actor_type, action, target, result, details, request_id, \
+         client_address, correlation_id, row_mac, 100001, chain_mac FROM audit_logs WHERE id = {original}"
+    ))
+    .await;
+        let result = verify(app, &admin).await;
+        assert_eq!(result["verified"], json!(false), "{result}");
+        assert_eq!(result["firstBrokenId"], json!(100001), "{result}");
+    }
+);
+
+dual_test!(swapped_rows_are_reported, async |app: &TestApp| {
+    let admin = fill(app).await;
+    app.disable_audit_guards().await;
+    let (a, b) = (id_at(app, 2).await, id_at(app, 3).await);
+    // Swap their places in the chain.
+    app.sql(&format!(
+        "UPDATE audit_logs SET chain_seq = -1 WHERE id = {a}"
+    ))
+    .await;
+    app.sql(&format!(
+        "UPDATE audit_logs SET chain_seq = 2 WHERE id = {b}"
+    ))
+    .await;
+    app.sql(&format!(
+        "UPDATE audit_logs SET chain_seq = 3 WHERE id = {a}"
+    ))
+    .await;
+    let result = verify(app, &admin).await;
+    assert_eq!(result["verified"], json!(false));
+    assert_eq!(result["firstBrokenId"], json!(b), "{result}");
+});
+
+dual_test!(swapped_contents_are_reported, async |app: &TestApp| {
+    let admin = fill(app).await;
+    app.disable_audit_guards().await;
+    let (a, b) = (id_at(app, 3).await, id_at(app, 4).await);
+    // Swap everything but the ids, MACs included: each row stays self-consistent.
+    let columns = "timestamp, actor, actor_type, action, target, result, details, request_id, client_address, correlation_id, row_mac";
+    app.sql(&format!(
+        "CREATE TABLE swap_tmp AS SELECT id, {columns} FROM audit_logs WHERE id IN ({a}, {b})"
+    ))
+    .await;
+    let set = columns
+        .split(", ")
+        .map(|c| format!("{c} = (SELECT {c} FROM swap_tmp WHERE swap_tmp.id = CASE WHEN audit_logs.id = {a} THEN {b} ELSE {a} END)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    app.sql(&format!(
+        "UPDATE audit_logs SET {set} WHERE id IN ({a}, {b})"
+    ))
+    .await;
+    let result = verify(app, &admin).await;
+    assert_eq!(result["verified"], json!(false));
+    assert_eq!(result["firstBrokenId"], json!(a), "{result}");
+});
+
+dual_test!(
+    a_change_whose_audit_row_fails_rolls_back,
+    async |app: &TestApp| {
+        let admin = app.admin().await;
+        let users_before = app.count("users").await;
+        let rows_before = app.count("audit_logs").await;
+        match app.backend {
+        Backend::Sqlite => {
+            app.sql(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_logs \
+                 WHEN NEW.action = 'user_created' BEGIN SELECT RAISE(ABORT, 'audit store refused'); END",
+            )
+            .await
+        }
+        Backend::Postgres => {
+            app.sql(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.action = 'user_created' THEN RAISE EXCEPTION 'audit store refused'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+            )
+            .await;
+            app.sql("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
+                .await;
+        }
+    }
+        let reply = app
+            .post(
+                "/users",
+                &admin,
+                json!({ "username": "henry", "password": PASSWORD, "role": "user" }),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.error_code(), "internal");
+        assert!(
+            !reply.text.contains("audit store refused"),
+            "internal details leaked"
+        );
+        assert_eq!(
+            app.count("users").await,
+            users_before,
+            "the user was created without its audit row"
+        );
+        assert_eq!(app.count("audit_logs").await, rows_before);
+        assert_eq!(
+            app.login("henry", PASSWORD).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+);
+
+dual_test!(
+    verify_is_for_people_with_view_audit,
+    async |app: &TestApp| {
+        let (_, viewer) = app.user("ivy", "viewer").await;
+        assert_eq!(verify(app, &viewer).await["verified"], json!(true));
+        let reply = app.get("/audit/verify", &As::Nobody).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+);
+
+#[tokio::test]
+async fn the_command_line_verifies_and_names_the_broken_row() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    fill(&app).await;
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_coordinator"))
+            .args(["audit", "verify"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(app.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap()
+    };
+    let ok = run();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("chain intact"));
+
+    app.disable_audit_guards().await;
+    let target = id_at(&app, 2).await;
+    app.sql(&format!(
+        "UPDATE audit_logs SET target = 'user:999' WHERE id = {target}"
+    ))
+    .await;
+    let broken = run();
+    assert_eq!(broken.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&broken.stdout);
+    assert!(
+        stdout.contains(&format!("BROKEN at row {target}")),
+        "{stdout}"
+    );
+    app.teardown().await;
+}
