@@ -80,3 +80,45 @@ pub async fn contract_errors(
     replacement.extensions_mut().insert(code);
     Ok(ServiceResponse::new(request, replacement).map_into_right_body())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpServer, web};
+
+    #[actix_web::test]
+    async fn a_panicking_handler_gets_a_500_and_the_server_goes_on() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = HttpServer::new(|| {
+            App::new()
+                .wrap(from_fn(contract_errors))
+                .wrap(from_fn(contain_panics))
+                .route(
+                    "/boom",
+                    web::get().to(|| async { panic!("kaboom") as &'static str }),
+                )
+                .route("/fine", web::get().to(|| async { "fine" }))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        actix_web::rt::spawn(server);
+        let client = reqwest::Client::new();
+        for _ in 0..3 {
+            let response = client.get(format!("{base}/boom")).send().await.unwrap();
+            assert_eq!(response.status(), 500);
+            let body: coordinator_api::ErrorBody = response.json().await.unwrap();
+            assert_eq!(body.error.code, ErrorCode::Internal);
+            assert!(!body.error.message.contains("kaboom"));
+            let response = client.get(format!("{base}/fine")).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+        }
+        let response = client.get(format!("{base}/missing")).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+        let body: coordinator_api::ErrorBody = response.json().await.unwrap();
+        assert_eq!(body.error.code, ErrorCode::NotFound);
+    }
+}

@@ -311,3 +311,22 @@ async fn the_command_line_verifies_and_names_the_broken_row() {
     );
     app.teardown().await;
 }
+
+dual_test!(
+    concurrent_writers_all_land_in_one_verifiable_chain,
+    async |app: &TestApp| {
+        let admin = app.admin().await;
+        let before = app.count("audit_logs").await;
+        let requests = (0..60).map(|_| app.get("/servers", &As::Nobody));
+        let replies = futures_util::future::join_all(requests).await;
+        assert!(replies.iter().all(|r| r.status == StatusCode::UNAUTHORIZED));
+        assert_eq!(app.count("audit_logs").await, before + 60);
+        let result = verify(app, &admin).await;
+        assert_eq!(result["verified"], json!(true), "{result}");
+        let rows = app.audit_rows().await;
+        let mut positions: Vec<i64> = rows.iter().filter_map(|r| r.chain_seq).collect();
+        positions.sort_unstable();
+        assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>());
+        assert!(positions.len() as i64 >= before + 60);
+    }
+);
