@@ -75,6 +75,7 @@ impl Application {
                 .wrap(from_fn(denials::audit_denials))
                 .wrap(from_fn(errors::contract_errors))
                 .wrap(from_fn(errors::contain_panics))
+                .wrap(from_fn(errors::log_requests))
                 .wrap(TracingLogger::default())
                 .service(web::scope("/api/v1").configure(api_routes))
                 .configure(ops::routes::configure)

@@ -139,6 +139,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let config = Config::load(&Source::from_env())?;
+    if !matches!(command, Command::Serve) {
+        // `serve` logs these; other commands have no logger, so say them here.
+        for warning in &config.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     match command {
         Command::Serve => {
             let _guard = telemetry::init(&config)?;

@@ -160,8 +160,8 @@ impl Config {
         let data_dir = PathBuf::from(source.get("DATA_DIR").unwrap_or("./data"));
         let database = database_config(source, &data_dir)?;
         let embedded = matches!(database, DatabaseConfig::Sqlite { .. });
-        if embedded {
-            std::fs::create_dir_all(&data_dir)
+        if embedded && !data_dir.exists() {
+            create_private_dir(&data_dir)
                 .with_context(|| format!("DATA_DIR: cannot create `{}`", data_dir.display()))?;
         }
 
@@ -331,6 +331,15 @@ fn secret_setting(
         file.display()
     ));
     Ok(SecretString::from(generated))
+}
+
+/// The data directory holds the database and the secrets: readable by the service alone.
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
 }
 
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {

@@ -16,4 +16,4 @@ pub mod secrets;
 pub mod service;
 pub mod throttle;
 
-pub use principal::{Authorized, Principal, RequestOrigin, perm};
+pub use principal::{Authorized, Principal, RequestOrigin, SignedIn, perm};

@@ -261,6 +261,32 @@ impl<P: RequiredPermission> FromRequest for Authorized<P> {
     }
 }
 
+/// Any signed-in person (not a server).
+pub struct SignedIn {
+    pub id: UserId,
+    pub role: Role,
+    pub principal: Principal,
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match authenticate(req) {
+            Ok(principal @ Principal::User { id, role, .. }) => Ok(Self {
+                id,
+                role,
+                principal,
+            }),
+            Ok(Principal::Server { .. }) => Err(ApiError::forbidden(
+                "this is for signed-in people, not servers",
+            )),
+            Err(err) => Err(err),
+        })
+    }
+}
+
 /// Where an unauthenticated request came from (login, registration by enrollment key).
 pub struct RequestOrigin(pub Origin);
 

@@ -1,18 +1,17 @@
 //! `/auth/*`.
 
-use super::principal::{Principal, RequestOrigin, authenticate};
+use super::principal::{RequestOrigin, SignedIn};
 use super::service;
 use crate::audit::Actor;
 use crate::audit::denials::DenialNote;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::users;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use actix_web::{HttpMessage, HttpRequest, web};
+use coordinator_api::ErrorBody;
 use coordinator_api::audit::ActorType;
 use coordinator_api::auth::{LoginRequest, LoginResponse, PermissionsResponse, SuccessResponse};
 use coordinator_api::users::UserResponse;
-use coordinator_api::{ErrorBody, Role, UserId};
-use std::future::{Ready, ready};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -24,32 +23,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/logout").route(web::post().to(logout)))
         .service(web::resource("/auth/me").route(web::get().to(me)))
         .service(web::resource("/auth/permissions").route(web::get().to(permissions)));
-}
-
-/// Any signed-in person (not a server).
-pub struct SignedIn {
-    pub id: UserId,
-    pub role: Role,
-    pub principal: Principal,
-}
-
-impl FromRequest for SignedIn {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match authenticate(req) {
-            Ok(principal @ Principal::User { id, role, .. }) => Ok(Self {
-                id,
-                role,
-                principal,
-            }),
-            Ok(Principal::Server { .. }) => Err(ApiError::forbidden(
-                "this is for signed-in people, not servers",
-            )),
-            Err(err) => Err(err),
-        })
-    }
 }
 
 /// Sign in with a username and password.

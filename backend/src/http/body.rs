@@ -3,7 +3,7 @@
 //! fields, unknown enum values or fields) is 422 `validation_failed`, an oversized body 413.
 
 use crate::error::ApiError;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::web;
 use coordinator_api::ErrorCode;
 use serde::de::DeserializeOwned;
@@ -50,12 +50,8 @@ pub fn query_config() -> web::QueryConfig {
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, _| {
-        let PathError::Deserialize(_) = err else {
-            return ApiError::not_found("resource").into();
-        };
-        ApiError::not_found("resource").into()
-    })
+    // A path segment that does not parse (`/users/abc`) names nothing that exists.
+    web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource").into())
 }
 
 /// Parses an optional JSON body: empty means `T::default()`; anything else must be valid.

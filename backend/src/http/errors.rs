@@ -29,6 +29,22 @@ pub async fn contain_panics(
     }
 }
 
+/// One line per request at `info`, inside the request's span (so it carries the request id).
+pub async fn log_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = std::time::Instant::now();
+    let (method, path) = (req.method().clone(), req.path().to_owned());
+    let result = next.call(req).await;
+    let status = match &result {
+        Ok(response) => response.status().as_u16(),
+        Err(err) => err.as_response_error().status_code().as_u16(),
+    };
+    tracing::info!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "request handled");
+    result
+}
+
 fn code_for_status(status: u16) -> ErrorCode {
     match status {
         401 => ErrorCode::Unauthorized,

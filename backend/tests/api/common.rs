@@ -55,14 +55,19 @@ macro_rules! dual_test {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 static TRACING: Once = Once::new();
 
+/// `prefix_<unix seconds>_<pid>_<n>`: the time lets a later run tell abandoned databases from
+/// those of a run still going.
 fn unique(prefix: &str) -> String {
     format!(
         "{prefix}_{}_{}_{}",
+        chrono::Utc::now().timestamp(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst),
-        chrono::Utc::now().timestamp_micros() % 1_000_000
     )
 }
+
+/// Abandoned test databases are dropped once they are this old.
+const STALE_AFTER_SECONDS: i64 = 6 * 3600;
 
 fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
@@ -74,7 +79,8 @@ fn with_database(url: &str, database: &str) -> String {
     format!("{base}/{database}")
 }
 
-/// Drops databases left behind by earlier runs that died before their teardown.
+/// Drops databases left behind long ago by runs that died before their teardown; a run still
+/// going elsewhere keeps its own.
 async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
     let rows = admin
         .query_all_raw(Statement::from_string(
@@ -83,10 +89,16 @@ async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
         ))
         .await
         .expect("listing test databases");
-    let mine = format!("coordinator_test_{}_", std::process::id());
+    let cutoff = chrono::Utc::now().timestamp() - STALE_AFTER_SECONDS;
     for row in rows {
         let name: String = row.try_get("", "datname").expect("datname");
-        if !name.starts_with(&mine) {
+        let created: i64 = name
+            .trim_start_matches("coordinator_test_")
+            .split('_')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        if created < cutoff {
             let _ = admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                 .await;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: unit tests, and the integration suite against the
+# embedded SQLite database and against a real Postgres on 127.0.0.1:5432. The Postgres
+# cases never skip, so Postgres has to answer; this script starts it when it is down.
+# Extra arguments are passed on to `cargo test`.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo was not found on PATH; install Rust from https://rustup.rs and try again" >&2
+    exit 1
+fi
+
+if ! command -v pg_isready >/dev/null 2>&1; then
+    echo "error: pg_isready was not found on PATH; install the Postgres client tools (postgresql-client)" >&2
+    exit 1
+fi
+
+postgres_answers() {
+    pg_isready -q -h 127.0.0.1 -p 5432
+}
+
+if ! postgres_answers; then
+    if [ -d /etc/postgresql ] && command -v pg_ctlcluster >/dev/null 2>&1; then
+        version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+        echo "Postgres is not answering on 127.0.0.1:5432; starting cluster ${version}/main" >&2
+        pg_ctlcluster --skip-systemctl-redirect "${version}" main start || true
+        for _ in $(seq 1 20); do
+            postgres_answers && break
+            sleep 1
+        done
+    fi
+fi
+
+if ! postgres_answers; then
+    cat >&2 <<'MSG'
+error: Postgres does not answer on 127.0.0.1:5432.
+The integration tests run against Postgres as well as SQLite and do not skip it.
+Start a Postgres server that accepts connections there, then run this script again.
+MSG
+    exit 1
+fi
+
+export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+exec cargo test --workspace --all-targets "$@"
