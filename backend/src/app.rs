@@ -1,9 +1,10 @@
 //! `Application::build`: the whole service from a `Config`, used by `main` and by the tests
 //! (which bind port 0).
 
+use crate::audit::AuditKey;
 use crate::audit::{chain, denials};
 use crate::auth::principal::authenticate_requests;
-use crate::config::Config;
+use crate::config::{Config, secret_bytes};
 use crate::http::{body, errors};
 use crate::state::AppState;
 use crate::{api_doc, auth, db, ops, servers, users};
@@ -43,6 +44,7 @@ impl Application {
         }
         let db = db::connect(&config.database, config.db_max_connections).await?;
         db::migrate(&db).await?;
+        chain::check_key(&db, &AuditKey::new(secret_bytes(&config.audit_key))).await?;
         let listener =
             TcpListener::bind((config.host.as_str(), config.port)).with_context(|| {
                 format!(

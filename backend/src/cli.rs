@@ -1,7 +1,7 @@
 //! The `coordinator` command line: serve (the default), migrate, openapi, user management
 //! and audit verification/export. Commands that change data are audited as actor `cli`.
 
-use crate::audit::{Origin, chain, export, service::AuditFilter};
+use crate::audit::{Origin, chain, service as audit_service};
 use crate::config::{Config, Source};
 use crate::state::AppState;
 use crate::{Application, api_doc, db, telemetry, users};
@@ -100,8 +100,9 @@ enum AuditCommand {
 /// Parses the command line, runs it and turns any error into a one-line message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // A missing .env is normal; a malformed one is reported like any other setting.
-    if let Err(err) = dotenvy::dotenv()
+    // Only `./.env`: a file in some parent directory must not configure the service unseen.
+    // A missing one is normal; a malformed one is reported like any other setting.
+    if let Err(err) = dotenvy::from_path(".env")
         && !err.not_found()
     {
         eprintln!("error: .env: {err}");
@@ -132,6 +133,13 @@ async fn state_for_command(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState::new(db, config))
 }
 
+/// For commands that write audit rows: refuse to start with a key the chain does not know.
+async fn state_for_changes(config: Config) -> anyhow::Result<AppState> {
+    let state = state_for_command(config).await?;
+    chain::check_key(&state.db, &state.audit_key).await?;
+    Ok(state)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Openapi = command {
@@ -156,7 +164,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
         }
         Command::User(command) => {
-            run_user_command(&state_for_command(config).await?, command).await?
+            run_user_command(&state_for_changes(config).await?, command).await?
         }
         Command::Audit(AuditCommand::Verify) => {
             let state = state_for_command(config).await?;
@@ -176,21 +184,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             });
         }
         Command::Audit(AuditCommand::Export { format }) => {
-            let state = state_for_command(config).await?;
-            let format = match format {
-                FormatArg::Csv => ExportFormat::Csv,
-                FormatArg::Json => ExportFormat::Json,
-                FormatArg::Ndjson => ExportFormat::Ndjson,
+            let state = state_for_changes(config).await?;
+            let query = AuditQuery {
+                format: Some(match format {
+                    FormatArg::Csv => ExportFormat::Csv,
+                    FormatArg::Json => ExportFormat::Json,
+                    FormatArg::Ndjson => ExportFormat::Ndjson,
+                }),
+                ..AuditQuery::default()
             };
-            let filter = AuditFilter::from_query(&AuditQuery::default())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut stream = Box::pin(export::stream(state.db.clone(), filter, format));
+            let (_, rows) = audit_service::export(&state, &Origin::system("cli"), query)
+                .await
+                .map_err(api)?;
+            let mut rows = Box::pin(rows);
             let mut out = std::io::stdout().lock();
-            while let Some(chunk) = stream.next().await {
+            while let Some(chunk) = rows.next().await {
                 let chunk = chunk.map_err(|e| anyhow::anyhow!("{e}"))?;
                 out.write_all(&chunk)?;
             }
             out.flush()?;
+            chain::seal_pending(&state.db, &state.audit_key).await?;
         }
         Command::Openapi => {}
     }
@@ -223,7 +236,7 @@ async fn run_user_command(state: &AppState, command: UserCommand) -> anyhow::Res
                 &origin,
                 CreateUserRequest {
                     username,
-                    password: password.clone(),
+                    password: password.clone().into(),
                     role: role.into(),
                 },
             )

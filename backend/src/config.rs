@@ -131,7 +131,10 @@ impl Source {
     }
 }
 
-/// `3600`, `3600s`, `15m`, `12h` or `7d`.
+/// The longest duration any setting accepts.
+const MAX_DURATION_SECONDS: u64 = 366 * 86_400;
+
+/// `3600`, `3600s`, `15m`, `12h` or `7d`, up to a year.
 pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
@@ -139,13 +142,17 @@ pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
     let amount: u64 = digits
         .parse()
         .map_err(|_| anyhow!("expected a number of seconds or a number with s, m, h or d"))?;
-    let seconds = match unit {
-        "" | "s" => amount,
-        "m" => amount * 60,
-        "h" => amount * 3600,
-        "d" => amount * 86_400,
+    let unit_seconds: u64 = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => bail!("unknown unit `{unit}`: use s, m, h or d"),
     };
+    let seconds = amount
+        .checked_mul(unit_seconds)
+        .filter(|s| *s <= MAX_DURATION_SECONDS)
+        .ok_or_else(|| anyhow!("must be at most a year"))?;
     if seconds == 0 {
         bail!("must be longer than zero");
     }
@@ -212,7 +219,7 @@ impl Config {
             database,
             data_dir,
             jwt_secret,
-            jwt_expiry: source.duration("JWT_EXPIRY", Duration::from_secs(3600))?,
+            jwt_expiry: jwt_expiry(source)?,
             audit_key,
             log_level,
             log_file_path: source.get("LOG_FILE_PATH").map(PathBuf::from),
@@ -233,18 +240,39 @@ impl Config {
     }
 }
 
+/// Tokens live at most 30 days: a stolen one must not work for longer.
+fn jwt_expiry(source: &Source) -> anyhow::Result<Duration> {
+    let expiry = source.duration("JWT_EXPIRY", Duration::from_secs(3600))?;
+    if expiry > Duration::from_secs(30 * 86_400) {
+        bail!("JWT_EXPIRY: must be at most 30 days");
+    }
+    Ok(expiry)
+}
+
+/// Checks a Postgres URL now, so a typo is reported as a setting and not as a failed connection.
+fn postgres_url(name: &str, url: String) -> anyhow::Result<DatabaseConfig> {
+    url.parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
+        .map_err(|e| anyhow!("{name}: not a valid Postgres URL: {e}"))?;
+    Ok(DatabaseConfig::Postgres {
+        url: SecretString::from(url),
+    })
+}
+
 fn database_config(source: &Source, data_dir: &Path) -> anyhow::Result<DatabaseConfig> {
     if let Some(url) = source.get("DATABASE_URL") {
         return if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(DatabaseConfig::Postgres {
-                url: SecretString::from(url.to_owned()),
-            })
+            postgres_url("DATABASE_URL", url.to_owned())
         } else if let Some(path) = url
             .strip_prefix("sqlite://")
             .or(url.strip_prefix("sqlite:"))
         {
+            let path = path.split('?').next().unwrap_or(path);
+            // Every pooled connection would get its own, empty, in-memory database.
+            if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+                bail!("DATABASE_URL: in-memory SQLite is not supported; name a file");
+            }
             Ok(DatabaseConfig::Sqlite {
-                path: PathBuf::from(path.split('?').next().unwrap_or(path)),
+                path: PathBuf::from(path),
             })
         } else {
             bail!("DATABASE_URL: expected a postgres:// or sqlite: URL")
@@ -262,12 +290,14 @@ fn database_config(source: &Source, data_dir: &Path) -> anyhow::Result<DatabaseC
             Some(password) => format!("{}:{}", url_encode(user), url_encode(password)),
             None => url_encode(user),
         };
-        return Ok(DatabaseConfig::Postgres {
-            url: SecretString::from(format!(
-                "postgres://{credentials}@{host}:{port}/{}",
+        return postgres_url(
+            "DB_HOST/DB_PORT/DB_DATABASE/DB_USER/DB_PASSWORD",
+            format!(
+                "postgres://{credentials}@{}:{port}/{}",
+                host,
                 url_encode(database)
-            )),
-        });
+            ),
+        );
     }
     Ok(DatabaseConfig::Sqlite {
         path: data_dir.join("coordinator.db"),
@@ -311,29 +341,41 @@ fn secret_setting(
         None => {}
     }
     let file = data_dir.join(name.to_ascii_lowercase());
-    if let Ok(existing) = std::fs::read_to_string(&file) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= MIN_SECRET_BYTES {
-            return Ok(SecretString::from(existing));
-        }
-    }
     let mut bytes = [0u8; 48];
     rand::fill(&mut bytes);
     let generated = hex::encode(bytes);
-    write_private_file(&file, &generated).with_context(|| {
-        format!(
-            "{name}: cannot persist a generated secret in `{}`",
-            file.display()
-        )
-    })?;
-    warnings.push(format!(
-        "{name} is not set; generated one and kept it in {}",
-        file.display()
-    ));
-    Ok(SecretString::from(generated))
+    match create_private_file(&file, &generated) {
+        Ok(()) => {
+            warnings.push(format!(
+                "{name} is not set; generated one and kept it in {}",
+                file.display()
+            ));
+            Ok(SecretString::from(generated))
+        }
+        // Kept from an earlier start, or written a moment ago by another process starting
+        // at the same time: either way, that one is the secret.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let existing = std::fs::read_to_string(&file)
+                .with_context(|| format!("{name}: cannot read `{}`", file.display()))?;
+            let existing = existing.trim();
+            if existing.len() < MIN_SECRET_BYTES {
+                // Never replace it: a new audit key would orphan the whole audit chain.
+                bail!(
+                    "{name}: `{}` holds fewer than {MIN_SECRET_BYTES} bytes; restore it or set {name}",
+                    file.display()
+                );
+            }
+            Ok(SecretString::from(existing.to_owned()))
+        }
+        Err(err) => Err(err).with_context(|| {
+            format!(
+                "{name}: cannot persist a generated secret in `{}`",
+                file.display()
+            )
+        }),
+    }
 }
 
-/// The data directory holds the database and the secrets: readable by the service alone.
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -342,10 +384,11 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
     builder.create(path)
 }
 
-fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+/// Writes a new file readable by its owner only; fails if the file exists.
+fn create_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
@@ -447,6 +490,44 @@ mod tests {
             .unwrap_err();
             assert!(format!("{err:#}").contains(name), "{name}: {err:#}");
         }
+    }
+
+    #[test]
+    fn a_damaged_secret_file_is_an_error_not_a_new_secret() {
+        let dir = temp_dir("damaged");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("audit_key"), "short").unwrap();
+        let err = Config::load(&Source::from_pairs([(
+            "DATA_DIR",
+            dir.to_string_lossy().to_string(),
+        )]))
+        .unwrap_err();
+        assert!(err.to_string().contains("AUDIT_KEY"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("audit_key")).unwrap(),
+            "short"
+        );
+    }
+
+    #[test]
+    fn bad_database_urls_and_expiries_name_their_variable() {
+        let dir = temp_dir("urls");
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("DATA_DIR".to_owned(), dir.to_string_lossy().to_string())];
+            all.extend(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+            Config::load(&Source::from_pairs(all))
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(with(&[("DATABASE_URL", "sqlite::memory:")]).contains("DATABASE_URL"));
+        assert!(with(&[("DATABASE_URL", "mysql://x")]).contains("DATABASE_URL"));
+        assert!(with(&[("JWT_EXPIRY", "90d")]).contains("JWT_EXPIRY"));
+        assert!(with(&[("JWT_EXPIRY", "99999999999999d")]).contains("JWT_EXPIRY"));
     }
 
     #[test]

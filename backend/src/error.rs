@@ -112,6 +112,12 @@ impl ResponseError for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
+        // Two requests that raced past a uniqueness check: the loser conflicts, it did not fail.
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+            return ApiError::conflict(
+                "a concurrent request created the same thing first; try again",
+            );
+        }
         match err {
             sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
                 ApiError::unavailable(err)

@@ -28,7 +28,11 @@ pub fn init(config: &Config) -> anyhow::Result<LogGuard> {
             let name = path
                 .file_name()
                 .context("LOG_FILE_PATH: must name a file")?;
-            let appender = tracing_appender::rolling::never(dir, name);
+            let appender = tracing_appender::rolling::RollingFileAppender::builder()
+                .rotation(tracing_appender::rolling::Rotation::NEVER)
+                .filename_prefix(name.to_string_lossy())
+                .build(dir)
+                .with_context(|| format!("LOG_FILE_PATH: cannot open `{}`", path.display()))?;
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let layer = fmt::layer()
                 .json()

@@ -26,6 +26,7 @@ enum AuditLogs {
     RequestId,
     ClientAddress,
     CorrelationId,
+    Nonce,
     RowMac,
     ChainSeq,
     ChainMac,
@@ -37,11 +38,12 @@ enum AuditChainState {
     Id,
     HeadSeq,
     HeadMac,
+    StateMac,
     UpdatedAt,
 }
 
 const CONTENT_COLUMNS: &str = "id, timestamp, actor, actor_type, action, target, result, details, \
-                               request_id, client_address, correlation_id, row_mac";
+                               request_id, client_address, correlation_id, nonce, row_mac";
 
 fn postgres_guard() -> String {
     let old = CONTENT_COLUMNS
@@ -111,7 +113,10 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(AuditLogs::RequestId, 64))
                     .col(string_len_null(AuditLogs::ClientAddress, 64))
                     .col(string_len_null(AuditLogs::CorrelationId, 128))
-                    .col(string_len(AuditLogs::RowMac, 64))
+                    // Random per row and covered by the MAC, so no two rows share a MAC and a
+                    // copied row is refused by the unique index below.
+                    .col(string_len(AuditLogs::Nonce, 32))
+                    .col(string_len_uniq(AuditLogs::RowMac, 64))
                     .col(big_integer_null(AuditLogs::ChainSeq).unique_key())
                     .col(string_len_null(AuditLogs::ChainMac, 64))
                     .to_owned(),
@@ -141,6 +146,8 @@ impl MigrationTrait for Migration {
                     .col(integer(AuditChainState::Id).primary_key())
                     .col(big_integer(AuditChainState::HeadSeq))
                     .col(string_len(AuditChainState::HeadMac, 64))
+                    // MAC over (head_seq, head_mac): the state cannot be rewritten without the key.
+                    .col(string_len(AuditChainState::StateMac, 64))
                     .col(timestamp_with_time_zone(AuditChainState::UpdatedAt))
                     .to_owned(),
             )
@@ -153,8 +160,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         db.execute_unprepared(
-            "INSERT INTO audit_chain_state (id, head_seq, head_mac, updated_at) \
-             VALUES (1, 0, '', CURRENT_TIMESTAMP)",
+            "INSERT INTO audit_chain_state (id, head_seq, head_mac, state_mac, updated_at) \
+             VALUES (1, 0, '', '', CURRENT_TIMESTAMP)",
         )
         .await?;
         match manager.get_database_backend() {

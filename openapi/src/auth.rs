@@ -1,6 +1,6 @@
 //! Sign in, sign out and "who am I".
 
-use crate::{Permission, Role, UserId};
+use crate::{Permission, Role, Secret, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 pub struct LoginRequest {
     #[schema(example = "admin")]
     pub username: String,
-    #[schema(example = "correct horse battery staple")]
-    pub password: String,
+    #[schema(value_type = String, example = "correct horse battery staple")]
+    pub password: Secret,
 }
 
 /// The short form of a user carried in a login answer.
@@ -28,7 +28,8 @@ pub struct UserSummary {
 pub struct LoginResponse {
     pub success: bool,
     /// A JWT to send as `Authorization: Bearer <token>`.
-    pub token: String,
+    #[schema(value_type = String)]
+    pub token: Secret,
     pub expires_at: DateTime<Utc>,
     pub user: UserSummary,
 }

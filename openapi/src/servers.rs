@@ -1,6 +1,6 @@
 //! The server registry: enrollment keys, registration, status and pings.
 
-use crate::{EnrollmentKeyId, ServerId, ServerKind};
+use crate::{EnrollmentKeyId, Secret, ServerId, ServerKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,7 +20,8 @@ pub struct EnrollmentKeyResponse {
     pub success: bool,
     pub id: EnrollmentKeyId,
     /// Shown this once; only its hash is stored.
-    pub enrollment_key: String,
+    #[schema(value_type = String)]
+    pub enrollment_key: Secret,
     pub kind: Option<ServerKind>,
     pub expires_at: DateTime<Utc>,
 }
@@ -93,7 +94,8 @@ pub struct RegisterServerResponse {
     pub server_id: ServerId,
     pub kind: ServerKind,
     /// The server's own key for `X-API-Key`; shown this once, only its hash is stored.
-    pub api_key: String,
+    #[schema(value_type = String)]
+    pub api_key: Secret,
     /// `true` when an earlier registration existed and its key no longer works.
     pub rotated: bool,
 }

@@ -1,6 +1,6 @@
 //! User management (admins).
 
-use crate::{Role, UserId};
+use crate::{Role, Secret, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,7 +24,8 @@ pub struct CreateUserRequest {
     #[schema(example = "alice")]
     pub username: String,
     /// At least 12 characters.
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: Secret,
     pub role: Role,
 }
 
@@ -35,7 +36,8 @@ pub struct CreateUserRequest {
 pub struct UpdateUserRequest {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

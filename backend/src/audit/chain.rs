@@ -7,10 +7,12 @@
 //! is kept in `audit_chain_state`. On Postgres an advisory lock lets one replica seal at a
 //! time; on SQLite the single writer does the same.
 //!
-//! `verify` seals what is pending and walks the chain: an edited row fails its `row_mac`, an
-//! inserted row has no valid MAC (the key never leaves the coordinator's configuration), a
-//! deleted row leaves a gap in the sequence, a swapped or reordered row breaks its link, and
-//! removing the newest rows disagrees with the chain state.
+//! `verify` seals what is pending and walks the chain in one snapshot: an edited row fails
+//! its `row_mac`, an inserted row has no valid MAC (the key never leaves the coordinator's
+//! configuration) and a copied one collides with the unique `row_mac`, a deleted row leaves a
+//! gap in the sequence, a swapped or reordered row breaks its link, and removing the newest
+//! rows disagrees with the chain state, which carries a MAC of its own. The sealer refuses to
+//! extend a chain whose state its key does not vouch for, so a wrong key cannot corrupt it.
 
 use super::entity::{audit_log, chain_state};
 use super::record::RowContent;
@@ -20,8 +22,9 @@ use coordinator_api::AuditLogId;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait,
 };
 use sha2::Sha256;
 use std::sync::Arc;
@@ -72,6 +75,7 @@ impl AuditKey {
             row.request_id,
             row.client_address,
             row.correlation_id,
+            row.nonce,
         );
         let encoded = serde_json::to_string(&fields)
             .unwrap_or_else(|_| unreachable!("strings and options always serialize"));
@@ -85,7 +89,24 @@ impl AuditKey {
             &format!("{previous}\n{seq}\n{id}\n{row_mac}"),
         )
     }
+
+    /// MAC of the chain state: rewriting the recorded head needs the key.
+    pub fn state_mac(&self, head_seq: i64, head_mac: &str) -> String {
+        self.mac("audit-state-v1", &format!("{head_seq}\n{head_mac}"))
+    }
+
+    /// Whether the stored chain state was written with this key. The empty state of a new
+    /// database has no MAC yet.
+    fn vouches_for(&self, state: &chain_state::Model) -> bool {
+        let genesis =
+            state.head_seq == 0 && state.head_mac.is_empty() && state.state_mac.is_empty();
+        genesis || self.state_mac(state.head_seq, &state.head_mac) == state.state_mac
+    }
 }
+
+/// The configured `AUDIT_KEY` is not the key this database's chain was sealed with.
+pub const KEY_MISMATCH: &str = "AUDIT_KEY does not match the key this database's audit chain was \
+     sealed with; refusing to extend the chain (restore the original AUDIT_KEY)";
 
 async fn lock_sealer(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     if conn.get_database_backend() == DbBackend::Postgres {
@@ -98,11 +119,20 @@ async fn lock_sealer(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     Ok(())
 }
 
-async fn load_state(conn: &impl ConnectionTrait) -> Result<chain_state::Model, DbErr> {
-    chain_state::Entity::find_by_id(1)
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("audit_chain_state row 1".to_owned()))
+async fn load_state(conn: &impl ConnectionTrait) -> Result<Option<chain_state::Model>, DbErr> {
+    chain_state::Entity::find_by_id(1).one(conn).await
+}
+
+/// Start-up check: the configured key must be the one the chain was sealed with, or the
+/// sealer would link new rows under a key nobody can verify them with.
+pub async fn check_key(db: &DatabaseConnection, key: &AuditKey) -> anyhow::Result<()> {
+    match load_state(db).await? {
+        Some(state) if key.vouches_for(&state) => Ok(()),
+        Some(_) => Err(anyhow::anyhow!(KEY_MISMATCH)),
+        None => Err(anyhow::anyhow!(
+            "the audit chain state is missing; the audit log has been tampered with"
+        )),
+    }
 }
 
 /// Links every committed, unsealed row into the chain. Returns how many were sealed.
@@ -111,7 +141,12 @@ pub async fn seal_pending(db: &DatabaseConnection, key: &AuditKey) -> Result<u64
     loop {
         let txn = db::begin_write(db).await?;
         lock_sealer(&txn).await?;
-        let state = load_state(&txn).await?;
+        let state = load_state(&txn)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("audit_chain_state row 1".to_owned()))?;
+        if !key.vouches_for(&state) {
+            return Err(DbErr::Custom(KEY_MISMATCH.to_owned()));
+        }
         let rows = audit_log::Entity::find()
             .filter(audit_log::Column::ChainSeq.is_null())
             .order_by_asc(audit_log::Column::Id)
@@ -137,6 +172,10 @@ pub async fn seal_pending(db: &DatabaseConnection, key: &AuditKey) -> Result<u64
         }
         chain_state::Entity::update_many()
             .col_expr(chain_state::Column::HeadSeq, Expr::value(seq))
+            .col_expr(
+                chain_state::Column::StateMac,
+                Expr::value(key.state_mac(seq, &head)),
+            )
             .col_expr(chain_state::Column::HeadMac, Expr::value(head))
             .col_expr(chain_state::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(chain_state::Column::Id.eq(1))
@@ -183,10 +222,36 @@ impl Verification {
     }
 }
 
-/// Seals pending rows, then checks every row and every link.
+/// Begins a read-only transaction that sees one consistent snapshot of the log.
+async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+        }
+        // A SQLite read transaction in WAL mode already reads one snapshot.
+        _ => db.begin().await,
+    }
+}
+
+/// Seals what is pending (when the key matches), then checks every row and every link in
+/// one consistent snapshot.
 pub async fn verify(db: &DatabaseConnection, key: &AuditKey) -> Result<Verification, DbErr> {
-    seal_pending(db, key).await?;
-    let state = load_state(db).await?;
+    if let Err(err) = seal_pending(db, key).await {
+        // The walk below says what is wrong (a wrong key, a missing state); if the database
+        // itself is unreachable, the walk fails too.
+        tracing::warn!(error = %err, "sealing before verification failed");
+    }
+    let txn = snapshot(db).await?;
+    let outcome = walk(&txn, key).await;
+    txn.commit().await?;
+    outcome
+}
+
+async fn walk(txn: &DatabaseTransaction, key: &AuditKey) -> Result<Verification, DbErr> {
     let mut checked = 0u64;
     let mut previous_seq = 0i64;
     let mut previous_mac = String::new();
@@ -195,12 +260,22 @@ pub async fn verify(db: &DatabaseConnection, key: &AuditKey) -> Result<Verificat
         checked_rows: checked,
         broken: Some((id, reason.to_owned())),
     };
+    let Some(state) = load_state(txn).await? else {
+        return Ok(broken(AuditLogId(0), "the chain state is missing", checked));
+    };
+    if !key.vouches_for(&state) {
+        return Ok(broken(
+            AuditLogId(0),
+            "the chain state does not carry a valid MAC: it was rewritten, or AUDIT_KEY is not the chain's key",
+            checked,
+        ));
+    }
     loop {
         let rows = audit_log::Entity::find()
             .filter(audit_log::Column::ChainSeq.gt(previous_seq))
             .order_by_asc(audit_log::Column::ChainSeq)
             .limit(VERIFY_BATCH)
-            .all(db)
+            .all(txn)
             .await?;
         if rows.is_empty() {
             break;
@@ -249,21 +324,47 @@ pub async fn verify(db: &DatabaseConnection, key: &AuditKey) -> Result<Verificat
             checked,
         ));
     }
-    // Rows committed since the seal above are not linked yet; their content must still match.
-    let unsealed = audit_log::Entity::find()
-        .filter(audit_log::Column::ChainSeq.is_null())
-        .order_by_asc(audit_log::Column::Id)
-        .all(db)
+    // Every row has its own nonce, so two rows with one MAC mean a row was copied (past the
+    // unique index, which someone with enough access can drop).
+    let duplicate = audit_log::Entity::find()
+        .select_only()
+        .column_as(audit_log::Column::Id.max(), "id")
+        .group_by(audit_log::Column::RowMac)
+        .having(sea_orm::sea_query::ExprTrait::gt(
+            audit_log::Column::Id.count(),
+            1,
+        ))
+        .limit(1)
+        .into_tuple::<AuditLogId>()
+        .one(txn)
         .await?;
-    for row in unsealed {
-        checked += 1;
-        if key.row_mac(&RowContent::from(&row)) != row.row_mac {
-            return Ok(broken(
-                row.id,
-                "the row's content does not match its MAC",
-                checked,
-            ));
+    if let Some(id) = duplicate {
+        return Ok(broken(id, "the row is a copy of another row", checked));
+    }
+    // Rows committed after the last seal are not linked yet; their content must still match.
+    let mut after = AuditLogId(0);
+    loop {
+        let unsealed = audit_log::Entity::find()
+            .filter(audit_log::Column::ChainSeq.is_null())
+            .filter(audit_log::Column::Id.gt(after))
+            .order_by_asc(audit_log::Column::Id)
+            .limit(VERIFY_BATCH)
+            .all(txn)
+            .await?;
+        let Some(last) = unsealed.last().map(|r| r.id) else {
+            break;
+        };
+        for row in unsealed {
+            checked += 1;
+            if key.row_mac(&RowContent::from(&row)) != row.row_mac {
+                return Ok(broken(
+                    row.id,
+                    "the row's content does not match its MAC",
+                    checked,
+                ));
+            }
         }
+        after = last;
     }
     Ok(Verification {
         checked_rows: checked,

@@ -21,6 +21,7 @@ pub mod audit_log {
         pub request_id: Option<String>,
         pub client_address: Option<String>,
         pub correlation_id: Option<String>,
+        pub nonce: String,
         pub row_mac: String,
         pub chain_seq: Option<i64>,
         pub chain_mac: Option<String>,
@@ -43,6 +44,7 @@ pub mod chain_state {
         pub id: i32,
         pub head_seq: i64,
         pub head_mac: String,
+        pub state_mac: String,
         pub updated_at: DateTimeUtc,
     }
 

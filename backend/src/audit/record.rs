@@ -120,6 +120,7 @@ pub struct RowContent<'a> {
     pub request_id: Option<&'a str>,
     pub client_address: Option<&'a str>,
     pub correlation_id: Option<&'a str>,
+    pub nonce: &'a str,
 }
 
 impl<'a> From<&'a audit_log::Model> for RowContent<'a> {
@@ -135,8 +136,28 @@ impl<'a> From<&'a audit_log::Model> for RowContent<'a> {
             request_id: row.request_id.as_deref(),
             client_address: row.client_address.as_deref(),
             correlation_id: row.correlation_id.as_deref(),
+            nonce: &row.nonce,
         }
     }
+}
+
+/// Fits a value into its column: at most `max` bytes on a character boundary, without the
+/// control characters some databases refuse. A refusal must never go unrecorded because the
+/// attacker chose an overlong path or a NUL byte.
+fn clamp(value: &str, max: usize) -> String {
+    let mut clean: String = value.chars().filter(|c| !c.is_control()).collect();
+    if clean.len() > max {
+        let mut end = max;
+        while !clean.is_char_boundary(end) {
+            end -= 1;
+        }
+        clean.truncate(end);
+    }
+    clean
+}
+
+fn clamp_opt(value: Option<&str>, max: usize) -> Option<String> {
+    value.map(|v| clamp(v, max))
 }
 
 /// Writes one row on `conn`, normally the transaction of the change being recorded.
@@ -148,37 +169,58 @@ pub async fn write(
     // Both databases keep microseconds; truncating here keeps the MAC input identical to
     // what is read back.
     let timestamp = Utc::now().trunc_subsecs(6);
-    let details = entry.details.to_string();
     let origin = entry.origin;
-    let content = RowContent {
+    let actor = clamp(&origin.actor.name, 128);
+    let target = clamp_opt(entry.target.as_deref(), 256);
+    let request_id = clamp_opt(origin.request_id.as_deref(), 64);
+    let client_address = clamp_opt(origin.client_address.as_deref(), 64);
+    let correlation_id = clamp_opt(origin.correlation_id.as_deref(), 128);
+    let details = entry.details.to_string();
+    let mut nonce_bytes = [0u8; 16];
+    rand::fill(&mut nonce_bytes);
+    let nonce = hex::encode(nonce_bytes);
+    let row_mac = key.row_mac(&RowContent {
         timestamp,
-        actor: &origin.actor.name,
+        actor: &actor,
         actor_type: origin.actor.kind,
         action: entry.action,
-        target: entry.target.as_deref(),
+        target: target.as_deref(),
         result: entry.result,
         details: &details,
-        request_id: origin.request_id.as_deref(),
-        client_address: origin.client_address.as_deref(),
-        correlation_id: origin.correlation_id.as_deref(),
-    };
-    let row_mac = key.row_mac(&content);
+        request_id: request_id.as_deref(),
+        client_address: client_address.as_deref(),
+        correlation_id: correlation_id.as_deref(),
+        nonce: &nonce,
+    });
     let row = audit_log::ActiveModel {
         id: NotSet,
         timestamp: Set(timestamp),
-        actor: Set(origin.actor.name.clone()),
+        actor: Set(actor),
         actor_type: Set(origin.actor.kind),
         action: Set(entry.action.to_owned()),
-        target: Set(entry.target),
+        target: Set(target),
         result: Set(entry.result),
         details: Set(details),
-        request_id: Set(origin.request_id.clone()),
-        client_address: Set(origin.client_address.clone()),
-        correlation_id: Set(origin.correlation_id.clone()),
+        request_id: Set(request_id),
+        client_address: Set(client_address),
+        correlation_id: Set(correlation_id),
+        nonce: Set(nonce),
         row_mac: Set(row_mac),
         chain_seq: Set(None),
         chain_mac: Set(None),
     };
     let inserted = audit_log::Entity::insert(row).exec(conn).await?;
     Ok(inserted.last_insert_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamp;
+
+    #[test]
+    fn clamping_keeps_whole_characters_and_drops_control_characters() {
+        assert_eq!(clamp("a\u{0}b\nc", 10), "abc");
+        assert_eq!(clamp("ééé", 3), "é");
+        assert_eq!(clamp(&"x".repeat(300), 256).len(), 256);
+    }
 }

@@ -1,16 +1,13 @@
 //! `/audit/*`: read, export and verify the log.
 
-use super::{chain, export, record, service};
+use super::{chain, export, service};
 use crate::auth::principal::{Authorized, perm};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use coordinator_api::ErrorBody;
-use coordinator_api::audit::{
-    AuditLog, AuditLogPage, AuditQuery, AuditVerifyResponse, ExportFormat,
-};
-use serde_json::json;
+use coordinator_api::audit::{AuditLog, AuditLogPage, AuditQuery, AuditVerifyResponse};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -58,33 +55,14 @@ async fn export_logs(
     auth: Authorized<perm::ViewAudit>,
     query: web::Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
-    let query = query.into_inner();
-    let filter = service::AuditFilter::from_query(&query)?;
-    if query.limit.is_some() || query.offset.is_some() || query.cursor.is_some() {
-        return Err(ApiError::validation(
-            "an export has no pages: leave out limit, offset and cursor",
-        ));
-    }
-    let format = query.format.unwrap_or(ExportFormat::Json);
-    let txn = crate::db::begin_write(&state.db).await?;
-    record::write(
-        &txn,
-        &state.audit_key,
-        auth.origin
-            .entry("audit_exported")
-            .target("audit_logs")
-            .details(json!({ "format": format, "filters": query })),
-    )
-    .await?;
-    txn.commit().await?;
-    state.audited();
+    let (format, rows) = service::export(&state, &auth.origin, query.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type(export::content_type(format))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{}\"", export::file_name(format)),
         ))
-        .streaming(export::stream(state.db.clone(), filter, format)))
+        .streaming(rows))
 }
 
 /// Check the hash chain of the whole log; names the first broken row.

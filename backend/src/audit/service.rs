@@ -1,16 +1,21 @@
 //! Reading the audit log: filters, offset pages and keyset cursors.
 
 use super::entity::audit_log;
+use super::{Origin, export, record};
+use crate::db;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use coordinator_api::AuditLogId;
+use coordinator_api::audit::ExportFormat;
 use coordinator_api::audit::{AuditLog, AuditLogPage, AuditQuery, AuditResult};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
+use serde_json::json;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 1000;
@@ -116,9 +121,44 @@ pub fn to_wire(row: audit_log::Model) -> AuditLog {
     }
 }
 
+/// Starts an export: records who exported what, then hands back the stream of rows.
+#[tracing::instrument(skip(state, origin))]
+pub async fn export(
+    state: &AppState,
+    origin: &Origin,
+    query: AuditQuery,
+) -> ApiResult<(
+    ExportFormat,
+    impl futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::Error>> + use<>,
+)> {
+    let filter = AuditFilter::from_query(&query)?;
+    if query.limit.is_some() || query.offset.is_some() || query.cursor.is_some() {
+        return Err(ApiError::validation(
+            "an export has no pages: leave out limit, offset and cursor",
+        ));
+    }
+    let format = query.format.unwrap_or(ExportFormat::Json);
+    let txn = db::begin_write(&state.db).await?;
+    record::write(
+        &txn,
+        &state.audit_key,
+        origin
+            .entry("audit_exported")
+            .target("audit_logs")
+            .details(json!({ "format": format, "filters": query })),
+    )
+    .await?;
+    txn.commit().await?;
+    state.audited();
+    Ok((format, export::stream(state.db.clone(), filter, format)))
+}
+
 /// One page of rows matching `query`, newest first.
 #[tracing::instrument(skip(db))]
 pub async fn list(db: &DatabaseConnection, query: &AuditQuery) -> ApiResult<AuditLogPage> {
+    if query.format.is_some() {
+        return Err(ApiError::validation("format belongs to /audit/export"));
+    }
     let filter = AuditFilter::from_query(query)?;
     let page_size = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {

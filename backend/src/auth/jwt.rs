@@ -9,6 +9,8 @@ use std::time::Duration;
 
 pub const ISSUER: &str = "mcp-integration-coordinator";
 pub const AUDIENCE: &str = "mcp-integration-coordinator-api";
+/// Clock skew tolerated on `exp` and `iat`.
+pub const LEEWAY_SECONDS: u64 = 5;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -52,7 +54,7 @@ impl JwtKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECONDS;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),

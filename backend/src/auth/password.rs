@@ -8,6 +8,26 @@ use argon2::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::LazyLock;
+use tokio::sync::Semaphore;
+
+/// Hashes running at once. Each takes 19 MiB and a core for tens of milliseconds; a flood of
+/// logins waits here instead of exhausting memory and the blocking pool.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Semaphore::new(cores.max(2))
+});
+
+async fn on_hashing_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| anyhow!("password hashing pool closed: {e}"))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| anyhow!("password hashing task failed: {e}"))
+}
 
 /// Memory in KiB, iterations and lanes (OWASP's argon2id minimum).
 const M_COST: u32 = 19_456;
@@ -47,9 +67,7 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 
 /// Hashes a password on the blocking pool; argon2 takes tens of milliseconds on purpose.
 pub async fn hash(password: SecretString) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(password.expose_secret()))
-        .await
-        .map_err(|e| anyhow!("password hashing task failed: {e}"))?
+    on_hashing_pool(move || hash_blocking(password.expose_secret())).await?
 }
 
 /// Whether the password matched, and whether its stored hash is weaker than today's policy.
@@ -97,11 +115,7 @@ fn verify_blocking(password: &str, stored: Option<&str>) -> Verdict {
 
 /// Checks `password` against `stored` (or against a dummy hash when there is no such user).
 pub async fn verify(password: SecretString, stored: Option<String>) -> anyhow::Result<Verdict> {
-    tokio::task::spawn_blocking(move || {
-        verify_blocking(password.expose_secret(), stored.as_deref())
-    })
-    .await
-    .map_err(|e| anyhow!("password verification task failed: {e}"))
+    on_hashing_pool(move || verify_blocking(password.expose_secret(), stored.as_deref())).await
 }
 
 /// A hash with deliberately weak parameters, for tests of the upgrade on login.

@@ -266,6 +266,24 @@ pub struct SignedIn {
     pub id: UserId,
     pub role: Role,
     pub principal: Principal,
+    pub origin: Origin,
+}
+
+impl SignedIn {
+    fn check(req: &HttpRequest) -> ApiResult<Self> {
+        let state = app_state(req)?;
+        match authenticate(req)? {
+            principal @ Principal::User { id, role, .. } => Ok(Self {
+                id,
+                role,
+                origin: meta::origin(req, &state.config, principal.actor()),
+                principal,
+            }),
+            Principal::Server { .. } => Err(ApiError::forbidden(
+                "this is for signed-in people, not servers",
+            )),
+        }
+    }
 }
 
 impl FromRequest for SignedIn {
@@ -273,17 +291,53 @@ impl FromRequest for SignedIn {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match authenticate(req) {
-            Ok(principal @ Principal::User { id, role, .. }) => Ok(Self {
-                id,
-                role,
-                principal,
-            }),
-            Ok(Principal::Server { .. }) => Err(ApiError::forbidden(
-                "this is for signed-in people, not servers",
-            )),
-            Err(err) => Err(err),
-        })
+        ready(Self::check(req))
+    }
+}
+
+/// How a server registration is authorized.
+pub enum Registrar {
+    /// An admin (with `manage_servers`) registers or re-registers any server.
+    Admin(Origin),
+    /// A registered server re-registers itself with its current API key, rotating it.
+    Server { id: ServerId, origin: Origin },
+    /// A new server enrolls with a single-use key an admin created.
+    EnrollmentKey { key: String, origin: Origin },
+}
+
+pub const ENROLLMENT_KEY_HEADER: &str = "x-enrollment-key";
+
+impl Registrar {
+    fn from_request_parts(req: &HttpRequest) -> ApiResult<Self> {
+        let state = app_state(req)?;
+        if let Some(key) = req.headers().get(ENROLLMENT_KEY_HEADER) {
+            let key = key
+                .to_str()
+                .map_err(|_| ApiError::unauthorized("the enrollment key is invalid"))?;
+            return Ok(Registrar::EnrollmentKey {
+                key: key.trim().to_owned(),
+                origin: meta::origin(req, &state.config, Actor::anonymous()),
+            });
+        }
+        let principal = authenticate(req)?;
+        let origin = meta::origin(req, &state.config, principal.actor());
+        match principal {
+            Principal::Server { id, .. } => Ok(Registrar::Server { id, origin }),
+            user if user.can(Permission::ManageServers) => Ok(Registrar::Admin(origin)),
+            _ => Err(ApiError::forbidden(format!(
+                "this requires the `{}` permission, an enrollment key, or the server's own API key",
+                Permission::ManageServers
+            ))),
+        }
+    }
+}
+
+impl FromRequest for Registrar {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::from_request_parts(req))
     }
 }
 

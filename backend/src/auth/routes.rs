@@ -66,12 +66,10 @@ async fn login(
     responses((status = 200, body = SuccessResponse), (status = 401, body = ErrorBody))
 )]
 async fn logout(
-    req: HttpRequest,
     state: web::Data<AppState>,
     user: SignedIn,
 ) -> ApiResult<web::Json<SuccessResponse>> {
-    let origin = crate::http::meta::origin(&req, &state.config, user.principal.actor());
-    service::logout(&state, &user.principal, &origin).await?;
+    service::logout(&state, &user.principal, &user.origin).await?;
     Ok(web::Json(SuccessResponse { success: true }))
 }
 

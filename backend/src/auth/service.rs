@@ -11,7 +11,8 @@ use crate::users::entity as user;
 use chrono::Utc;
 use coordinator_api::ErrorCode;
 use coordinator_api::auth::{LoginRequest, LoginResponse, UserSummary};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -22,9 +23,15 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
+/// Usernames are at most 64 bytes of printable characters; anything else cannot exist, and
+/// is refused before any hashing or lookup.
+fn plausible_username(username: &str) -> bool {
+    !username.is_empty() && username.len() <= 64 && !username.chars().any(char::is_control)
+}
+
 /// Checks the password and issues a token. Unknown users, wrong passwords and disabled
 /// accounts all get the same answer, in about the same time.
-#[tracing::instrument(skip_all, fields(username = %request.username))]
+#[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
     origin: &Origin,
@@ -34,37 +41,38 @@ pub async fn login(
         .client_address
         .clone()
         .unwrap_or_else(|| "unknown".to_owned());
-    if let Err(wait) = state.throttle.check(&request.username, &address) {
+    if let Err(wait) = state.throttle.begin(&request.username, &address) {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
             format!(
                 "too many failed logins; try again in {} seconds",
-                wait.as_secs().max(1)
+                Ord::max(wait.as_secs(), 1)
             ),
         ));
+    }
+    if !plausible_username(&request.username) {
+        return Err(invalid_credentials());
     }
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(request.username.as_str()))
         .one(&state.db)
         .await?;
+    let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
     let verdict = password::verify(
-        SecretString::from(request.password.clone()),
-        found.as_ref().map(|u| u.password_hash.clone()),
+        SecretString::from(request.password.expose()),
+        stored_hash.clone(),
     )
     .await
     .map_err(ApiError::internal)?;
     let account = match found {
         Some(account) if verdict.matches && !account.disabled => account,
-        _ => {
-            state.throttle.record_failure(&request.username, &address);
-            return Err(invalid_credentials());
-        }
+        _ => return Err(invalid_credentials()),
     };
-    state.throttle.record_success(&request.username);
+    state.throttle.succeeded(&request.username, &address);
 
     let upgraded_hash = if verdict.needs_rehash {
         Some(
-            password::hash(SecretString::from(request.password))
+            password::hash(SecretString::from(request.password.into_inner()))
                 .await
                 .map_err(ApiError::internal)?,
         )
@@ -77,19 +85,21 @@ pub async fn login(
         .map_err(ApiError::internal)?;
 
     let txn = db::begin_write(&state.db).await?;
-    let summary = UserSummary {
-        id: account.id,
-        username: account.username.clone(),
-        role: account.role,
-    };
-    let mut active = account.into_active_model();
-    active.last_login_at = Set(Some(Utc::now()));
-    if let Some(hash) = upgraded_hash {
-        active.password_hash = Set(hash);
+    let mut update = user::Entity::update_many()
+        .col_expr(user::Column::LastLoginAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(account.id));
+    if let (Some(new_hash), Some(old_hash)) = (upgraded_hash, stored_hash) {
+        // Only if nobody reset the password meanwhile: an upgrade must not undo a reset.
+        let upgrade = Expr::case(
+            user::Column::PasswordHash.eq(old_hash),
+            Expr::value(new_hash),
+        )
+        .finally(Expr::col(user::Column::PasswordHash));
+        update = update.col_expr(user::Column::PasswordHash, upgrade.into());
     }
-    active.update(&txn).await?;
+    update.exec(&txn).await?;
     let origin = Origin {
-        actor: Actor::user(&summary.username),
+        actor: Actor::user(&account.username),
         ..origin.clone()
     };
     record::write(
@@ -97,7 +107,7 @@ pub async fn login(
         &state.audit_key,
         origin
             .entry("login_succeeded")
-            .target(format!("user:{}", summary.id))
+            .target(format!("user:{}", account.id))
             .details(json!({ "passwordHashUpgraded": verdict.needs_rehash, "tokenExpiresAt": issued.expires_at })),
     )
     .await?;
@@ -106,9 +116,13 @@ pub async fn login(
 
     Ok(LoginResponse {
         success: true,
-        token: issued.token,
+        token: issued.token.into(),
         expires_at: issued.expires_at,
-        user: summary,
+        user: UserSummary {
+            id: account.id,
+            username: account.username,
+            role: account.role,
+        },
     })
 }
 
@@ -146,10 +160,12 @@ pub async fn logout(state: &AppState, principal: &Principal, origin: &Origin) ->
     Ok(())
 }
 
-/// Forgets revocations of tokens that have expired anyway.
+/// Forgets revocations of tokens that have expired anyway (past the validation leeway too).
 pub async fn prune_revocations(state: &AppState) -> Result<u64, sea_orm::DbErr> {
+    let expired_before =
+        Utc::now() - chrono::Duration::seconds(super::jwt::LEEWAY_SECONDS as i64 + 60);
     let result = revoked_token::Entity::delete_many()
-        .filter(revoked_token::Column::ExpiresAt.lt(Utc::now()))
+        .filter(revoked_token::Column::ExpiresAt.lt(expired_before))
         .exec(&state.db)
         .await?;
     Ok(result.rows_affected)

@@ -68,34 +68,34 @@ impl LoginThrottle {
         entry.count += 1;
     }
 
-    /// `Err(retry_after)` when this attempt must be refused without checking the password.
-    pub fn check(&self, username: &str, address: &str) -> Result<(), Duration> {
-        let user = Self::blocked_for(
-            &self.by_user,
-            &username.to_lowercase(),
-            self.max_per_user,
-            self.window,
-        );
+    /// Counts an attempt as it starts, before the password is checked, so parallel guesses
+    /// are counted too. `Err(retry_after)` when it must be refused without checking.
+    pub fn begin(&self, username: &str, address: &str) -> Result<(), Duration> {
+        let user_key = username.to_lowercase();
+        let user = Self::blocked_for(&self.by_user, &user_key, self.max_per_user, self.window);
         let addr = Self::blocked_for(&self.by_address, address, self.max_per_address, self.window);
-        match user.into_iter().chain(addr).max() {
-            Some(wait) => Err(wait),
-            None => Ok(()),
+        if let Some(wait) = user.into_iter().chain(addr).max() {
+            return Err(wait);
         }
-    }
-
-    pub fn record_failure(&self, username: &str, address: &str) {
-        Self::bump(&self.by_user, &username.to_lowercase(), self.window);
+        Self::bump(&self.by_user, &user_key, self.window);
         Self::bump(&self.by_address, address, self.window);
+        Ok(())
     }
 
-    /// A successful login clears the username's failures (not the address's: one success
-    /// must not reset a spray across many accounts).
-    pub fn record_success(&self, username: &str) {
-        let mut map = self
-            .by_user
+    /// A successful login takes its attempt back from the address and clears the username
+    /// (one success must not reset a spray across many accounts from the same address).
+    pub fn succeeded(&self, username: &str, address: &str) {
+        self.by_user
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&username.to_lowercase());
+        let mut by_address = self
+            .by_address
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.remove(&username.to_lowercase());
+        if let Some(entry) = by_address.get_mut(address) {
+            entry.count = entry.count.saturating_sub(1);
+        }
     }
 }
 
@@ -107,39 +107,42 @@ mod tests {
     fn blocks_after_the_limit_per_user_and_per_address() {
         let throttle = LoginThrottle::new(3, 5, Duration::from_secs(60));
         for _ in 0..3 {
-            assert!(throttle.check("Alice", "10.0.0.1").is_ok());
-            throttle.record_failure("alice", "10.0.0.1");
+            assert!(throttle.begin("Alice", "10.0.0.1").is_ok());
         }
         assert!(
-            throttle.check("ALICE", "10.0.0.9").is_err(),
+            throttle.begin("ALICE", "10.0.0.9").is_err(),
             "username limit ignores case and address"
         );
-        assert!(throttle.check("bob", "10.0.0.2").is_ok());
-        for name in ["b", "c"] {
-            throttle.record_failure(name, "10.0.0.1");
-        }
+        assert!(throttle.begin("bob", "10.0.0.2").is_ok());
+        assert!(throttle.begin("carl", "10.0.0.1").is_ok());
+        assert!(throttle.begin("dave", "10.0.0.1").is_ok());
         assert!(
-            throttle.check("dave", "10.0.0.1").is_err(),
+            throttle.begin("erin", "10.0.0.1").is_err(),
             "address limit spans usernames"
         );
     }
 
     #[test]
-    fn success_clears_the_username() {
-        let throttle = LoginThrottle::new(2, 100, Duration::from_secs(60));
-        throttle.record_failure("alice", "a");
-        throttle.record_failure("alice", "a");
-        assert!(throttle.check("alice", "a").is_err());
-        throttle.record_success("alice");
-        assert!(throttle.check("alice", "a").is_ok());
+    fn success_clears_the_username_and_returns_the_attempt() {
+        let throttle = LoginThrottle::new(2, 3, Duration::from_secs(60));
+        assert!(throttle.begin("alice", "a").is_ok());
+        assert!(throttle.begin("alice", "a").is_ok());
+        assert!(throttle.begin("alice", "a").is_err());
+        throttle.succeeded("alice", "a");
+        assert!(throttle.begin("alice", "a").is_ok());
+        // Successful logins do not use up the address.
+        for _ in 0..10 {
+            throttle.succeeded("alice", "a");
+            assert!(throttle.begin("alice", "a").is_ok());
+        }
     }
 
     #[test]
     fn the_window_expires() {
         let throttle = LoginThrottle::new(1, 100, Duration::from_millis(20));
-        throttle.record_failure("alice", "a");
-        assert!(throttle.check("alice", "a").is_err());
+        assert!(throttle.begin("alice", "a").is_ok());
+        assert!(throttle.begin("alice", "a").is_err());
         std::thread::sleep(Duration::from_millis(30));
-        assert!(throttle.check("alice", "a").is_ok());
+        assert!(throttle.begin("alice", "a").is_ok());
     }
 }

@@ -45,22 +45,18 @@ pub async fn log_requests(
     result
 }
 
+/// The code the one code→status table gives this status (the first, where several share it).
 fn code_for_status(status: u16) -> ErrorCode {
-    match status {
-        401 => ErrorCode::Unauthorized,
-        403 => ErrorCode::Forbidden,
-        404 => ErrorCode::NotFound,
-        405 => ErrorCode::MethodNotAllowed,
-        409 => ErrorCode::Conflict,
-        410 => ErrorCode::Expired,
-        413 => ErrorCode::PayloadTooLarge,
-        415 => ErrorCode::UnsupportedMediaType,
-        422 => ErrorCode::ValidationFailed,
-        429 => ErrorCode::RateLimited,
-        503 => ErrorCode::Unavailable,
-        400..=499 => ErrorCode::BadRequest,
-        _ => ErrorCode::Internal,
-    }
+    let fallback = if (400..500).contains(&status) {
+        ErrorCode::BadRequest
+    } else {
+        ErrorCode::Internal
+    };
+    ErrorCode::ALL
+        .iter()
+        .copied()
+        .find(|code| code.status() == status)
+        .unwrap_or(fallback)
 }
 
 fn message_for(code: ErrorCode) -> &'static str {

@@ -1,20 +1,17 @@
 //! `/servers/*`: enrollment keys, registration, the registry and pings.
 
-use super::service::{self, Registrar};
-use crate::auth::principal::{Authorized, RequestOrigin, perm};
-use crate::error::{ApiError, ApiResult};
+use super::service;
+use crate::auth::principal::{Authorized, Registrar, perm};
+use crate::error::ApiResult;
 use crate::http::body::optional_json;
 use crate::state::AppState;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use actix_web::{HttpResponse, web};
 use coordinator_api::servers::{
     EnrollmentKeyRequest, EnrollmentKeyResponse, PingRequest, PingResponse, RegisterServerRequest,
     RegisterServerResponse, ServerListResponse, ServerResponse,
 };
 use coordinator_api::{ErrorBody, ServerId};
-use std::future::{Ready, ready};
 use utoipa::OpenApi;
-
-pub const ENROLLMENT_KEY_HEADER: &str = "x-enrollment-key";
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -41,36 +38,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/servers/{id}/ping").route(web::post().to(ping_server)));
 }
 
-impl Registrar {
-    fn from_headers(req: &HttpRequest, payload: &mut Payload) -> ApiResult<Self> {
-        match req.headers().get(ENROLLMENT_KEY_HEADER).map(|v| v.to_str()) {
-            Some(Ok(key)) => {
-                let RequestOrigin(origin) =
-                    RequestOrigin::from_request(req, payload).into_inner()?;
-                Ok(Registrar::EnrollmentKey {
-                    key: key.trim().to_owned(),
-                    origin,
-                })
-            }
-            Some(Err(_)) => Err(ApiError::unauthorized("the enrollment key is invalid")),
-            None => {
-                let admin =
-                    Authorized::<perm::ManageServers>::from_request(req, payload).into_inner()?;
-                Ok(Registrar::Admin(admin.origin))
-            }
-        }
-    }
-}
-
-impl FromRequest for Registrar {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(Self::from_headers(req, payload))
-    }
-}
-
 /// Create a single-use enrollment key. The key is in this answer only.
 #[utoipa::path(
     post, path = "/servers/enrollment-keys", tag = "servers",
@@ -87,17 +54,17 @@ async fn create_enrollment_key(
     Ok(HttpResponse::Created().json(created))
 }
 
-/// Register an installer or a compliance server, by an admin or with an enrollment key
-/// (`X-Enrollment-Key`). Answers the server's API key, once. Registering again under the same
-/// id rotates the key.
+/// Register an installer or a compliance server: a new one with an enrollment key
+/// (`X-Enrollment-Key`), or any one as an admin. A registered server re-registers itself with
+/// its own `X-API-Key`. Answers the server's API key, once; registering again rotates it.
 #[utoipa::path(
     post, path = "/servers/register", tag = "servers",
-    security(("bearer" = ["manage_servers"]), ("enrollment_key" = [])),
+    security(("bearer" = ["manage_servers"]), ("enrollment_key" = []), ("api_key" = [])),
     request_body = RegisterServerRequest,
     responses(
         (status = 201, body = RegisterServerResponse),
         (status = 401, description = "invalid enrollment key", body = ErrorBody),
-        (status = 409, description = "key already used, or id registered as the other kind", body = ErrorBody),
+        (status = 409, description = "key already used, id already registered (enrollment), or registered as the other kind", body = ErrorBody),
         (status = 410, description = "enrollment key expired", body = ErrorBody),
         (status = 422, body = ErrorBody),
     )
@@ -138,9 +105,8 @@ async fn list_servers(
 async fn get_server(
     state: web::Data<AppState>,
     _auth: Authorized<perm::ViewServers>,
-    id: web::Path<String>,
+    id: web::Path<ServerId>,
 ) -> ApiResult<web::Json<ServerResponse>> {
-    let id = ServerId::parse(&id).map_err(|_| ApiError::not_found(format!("server `{id}`")))?;
     let server = service::get(&state, &id).await?;
     Ok(web::Json(ServerResponse {
         success: true,
@@ -159,11 +125,9 @@ async fn get_server(
 async fn ping_server(
     state: web::Data<AppState>,
     auth: Authorized<perm::ReportHealth>,
-    id: web::Path<String>,
+    id: web::Path<ServerId>,
     body: web::Bytes,
 ) -> ApiResult<web::Json<PingResponse>> {
-    let id =
-        ServerId::parse(&id).map_err(|_| ApiError::forbidden("a server may only ping itself"))?;
     let request: PingRequest = optional_json(&body)?;
     let answer = service::ping(&state, &auth.principal, &auth.origin, &id, request).await?;
     Ok(web::Json(answer))
@@ -179,9 +143,8 @@ async fn ping_server(
 async fn delete_server(
     state: web::Data<AppState>,
     auth: Authorized<perm::ManageServers>,
-    id: web::Path<String>,
+    id: web::Path<ServerId>,
 ) -> ApiResult<web::Json<coordinator_api::auth::SuccessResponse>> {
-    let id = ServerId::parse(&id).map_err(|_| ApiError::not_found(format!("server `{id}`")))?;
     service::delete(&state, &auth.origin, &id).await?;
     Ok(web::Json(coordinator_api::auth::SuccessResponse {
         success: true,

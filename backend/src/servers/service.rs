@@ -4,6 +4,7 @@ use super::entity::{enrollment_key, server};
 use super::registration::Registration;
 use crate::audit::{Actor, Origin, record};
 use crate::auth::Principal;
+use crate::auth::principal::Registrar;
 use crate::auth::secrets::{self, SecretKind};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
@@ -22,14 +23,6 @@ use serde_json::json;
 
 const DEFAULT_KEY_LIFETIME_HOURS: i64 = 24;
 const MAX_KEY_LIFETIME_DAYS: i64 = 30;
-
-/// How a registration is authorized.
-pub enum Registrar {
-    /// An admin (with `manage_servers`) registers a server by hand.
-    Admin(Origin),
-    /// A server enrolls itself with a single-use key an admin created.
-    EnrollmentKey { key: String, origin: Origin },
-}
 
 fn status_of(
     model: &server::Model,
@@ -146,7 +139,7 @@ pub async fn create_enrollment_key(
     Ok(EnrollmentKeyResponse {
         success: true,
         id: created.id,
-        enrollment_key: key,
+        enrollment_key: key.into(),
         kind: created.kind,
         expires_at: created.expires_at,
     })
@@ -167,6 +160,12 @@ pub async fn register(
 
     let (origin, via, enrollment_key_id) = match registrar {
         Registrar::Admin(origin) => (origin, "admin", None),
+        Registrar::Server { id, origin } => {
+            if id != registration.id {
+                return Err(ApiError::forbidden("a server may only re-register itself"));
+            }
+            (origin, "own_api_key", None)
+        }
         Registrar::EnrollmentKey { key, origin } => {
             let found = enrollment_key::Entity::find()
                 .filter(enrollment_key::Column::KeyHash.eq(secrets::digest(&key)))
@@ -228,6 +227,13 @@ pub async fn register(
             registration.id, existing.kind
         )));
     }
+    if existing.is_some() && via == "enrollment_key" {
+        // An enrollment key admits a new server; it must not hand over an existing identity.
+        return Err(ApiError::conflict(format!(
+            "`{}` is already registered; it re-registers with its own API key, or an admin does it",
+            registration.id
+        )));
+    }
     let rotated = existing.is_some();
     let mut active = match existing {
         Some(model) => model.into_active_model(),
@@ -279,7 +285,7 @@ pub async fn register(
         success: true,
         server_id: registration.id,
         kind: registration.kind,
-        api_key,
+        api_key: api_key.into(),
         rotated,
     })
 }

@@ -10,8 +10,8 @@ use chrono::Utc;
 use coordinator_api::users::{CreateUserRequest, UpdateUserRequest, User};
 use coordinator_api::{Role, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -90,8 +90,8 @@ pub async fn create(
     request: CreateUserRequest,
 ) -> ApiResult<User> {
     check_username(&request.username)?;
-    check_password(&request.password)?;
-    let hash = password::hash(SecretString::from(request.password))
+    check_password(request.password.expose())?;
+    let hash = password::hash(SecretString::from(request.password.into_inner()))
         .await
         .map_err(ApiError::internal)?;
     let txn = db::begin_write(&state.db).await?;
@@ -121,13 +121,17 @@ pub async fn create(
     Ok(created.into())
 }
 
+/// The other active admins, locked until the transaction ends (on Postgres; SQLite has one
+/// writer anyway), so two admins cannot demote each other at the same moment.
 async fn active_admins_other_than(conn: &impl ConnectionTrait, id: UserId) -> ApiResult<u64> {
-    Ok(user::Entity::find()
+    let mut query = user::Entity::find()
         .filter(user::Column::Role.eq(Role::Admin))
         .filter(user::Column::Disabled.eq(false))
-        .filter(user::Column::Id.ne(id))
-        .count(conn)
-        .await?)
+        .filter(user::Column::Id.ne(id));
+    if conn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    Ok(query.all(conn).await?.len() as u64)
 }
 
 /// Changes role, disabled flag and/or password. Any of these revokes the user's tokens.
@@ -145,9 +149,9 @@ pub async fn update(
     }
     let new_hash = match &request.password {
         Some(password) => {
-            check_password(password)?;
+            check_password(password.expose())?;
             Some(
-                password::hash(SecretString::from(password.clone()))
+                password::hash(SecretString::from(password.expose()))
                     .await
                     .map_err(ApiError::internal)?,
             )
@@ -155,7 +159,11 @@ pub async fn update(
         None => None,
     };
     let txn = db::begin_write(&state.db).await?;
-    let current = user::Entity::find_by_id(id)
+    let mut query = user::Entity::find_by_id(id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let current = query
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
@@ -204,16 +212,18 @@ pub async fn update(
     Ok(updated.into())
 }
 
+async fn has_admin(conn: &impl ConnectionTrait) -> anyhow::Result<bool> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin))
+        .count(conn)
+        .await?
+        > 0)
+}
+
 /// On first start, makes sure an admin exists: from `ADMIN_USERNAME` / `ADMIN_PASSWORD`
 /// (or `_FILE`), or with a generated password printed once to stderr.
 pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
-    let txn = db::begin_write(&state.db).await?;
-    let admins = user::Entity::find()
-        .filter(user::Column::Role.eq(Role::Admin))
-        .count(&txn)
-        .await?;
-    if admins > 0 {
-        txn.commit().await?;
+    if has_admin(&state.db).await? {
         return Ok(());
     }
     let username = state.config.admin_username.clone();
@@ -230,7 +240,14 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
             (SecretString::from(hex::encode(bytes)), true)
         }
     };
+    // Hashed before the write transaction, which must stay short.
     let hash = password::hash(password.clone()).await?;
+    let txn = db::begin_write(&state.db).await?;
+    if has_admin(&txn).await? {
+        // Another replica starting at the same time got there first.
+        txn.commit().await?;
+        return Ok(());
+    }
     let existing = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(&txn)

@@ -181,3 +181,61 @@ dual_test!(servers_have_no_session, async |app: &TestApp| {
     assert_eq!(me.status, StatusCode::FORBIDDEN);
     assert_eq!(me.error_code(), "forbidden");
 });
+
+dual_test!(
+    parallel_guesses_are_counted_before_they_are_checked,
+    async |app: &TestApp| {
+        let guesses = (0..40).map(|i| {
+            app.login(
+                "admin",
+                if i == 39 {
+                    ADMIN_PASSWORD
+                } else {
+                    "parallel-guess-xyz"
+                },
+            )
+        });
+        let replies = futures_util::future::join_all(guesses).await;
+        let checked = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+            .count();
+        let throttled = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert!(
+            checked <= 5,
+            "{checked} guesses were checked before the limit"
+        );
+        assert!(throttled >= 34, "{throttled}");
+    }
+);
+
+dual_test!(
+    implausible_usernames_are_refused_and_still_audited,
+    async |app: &TestApp| {
+        for username in ["x".repeat(300), "nul\u{0}byte".to_owned(), String::new()] {
+            let reply = app.login(&username, "some-password-value").await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{:?}", reply.text);
+            assert_eq!(reply.error_code(), "invalid_credentials");
+        }
+        let rows = app.audit_rows_for("login_failed").await;
+        assert_eq!(rows.len(), 3);
+        assert!(
+            rows.iter()
+                .all(|r| r.actor.len() <= 128 && !r.actor.contains('\u{0}'))
+        );
+    }
+);
+
+dual_test!(
+    refusals_with_overlong_paths_are_still_audited,
+    async |app: &TestApp| {
+        let path = format!("/servers/{}", "a".repeat(400));
+        let reply = app.get(&path, &As::Nobody).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+        let row = app.audit_rows_for("access_denied").await.pop().unwrap();
+        assert_eq!(row.target.as_deref().map(str::len), Some(256));
+    }
+);

@@ -411,6 +411,16 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("count")
     }
 
+    /// Rebuilds `audit_logs` as a bare copy of itself, without its guards, unique indexes or
+    /// defaults: what someone with full control of the database can always do.
+    pub async fn rebuild_audit_table_without_constraints(&self) {
+        self.sql("CREATE TABLE audit_logs_bare AS SELECT * FROM audit_logs")
+            .await;
+        self.sql("DROP TABLE audit_logs").await;
+        self.sql("ALTER TABLE audit_logs_bare RENAME TO audit_logs")
+            .await;
+    }
+
     /// Lets the audit guards be bypassed, as an attacker with database access could.
     pub async fn disable_audit_guards(&self) {
         match self.backend {

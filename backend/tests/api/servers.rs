@@ -319,3 +319,113 @@ dual_test!(
         assert_eq!(again.status, StatusCode::NOT_FOUND);
     }
 );
+
+dual_test!(
+    an_enrollment_key_cannot_take_over_a_registered_server,
+    async |app: &TestApp| {
+        let own_key = app.server("compliance", "compliance-server").await;
+        let admin = app.admin().await;
+        let key = enrollment_key(app, &admin, json!({})).await;
+        let reply = app
+            .post(
+                "/servers/register",
+                &As::EnrollmentKey(key.clone()),
+                compliance("compliance-server"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
+        assert_eq!(reply.error_code(), "conflict");
+        // The real server's key still works, and the refused attempt did not spend the key.
+        let ping = app
+            .send(
+                Method::POST,
+                "/servers/compliance-server/ping",
+                &own_key,
+                None,
+            )
+            .await;
+        assert_eq!(ping.status, StatusCode::OK);
+        let reply = app
+            .post(
+                "/servers/register",
+                &As::EnrollmentKey(key),
+                compliance("another-server"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+);
+
+dual_test!(
+    a_server_re_registers_itself_with_its_own_key,
+    async |app: &TestApp| {
+        let old_key = app.server("installer", "self-renewing").await;
+        app.server("installer", "neighbour").await;
+        let mut body = installer("self-renewing");
+        body["capabilities"] = json!(["install_server"]);
+        let reply = app.post("/servers/register", &old_key, body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        assert_eq!(reply.body["rotated"], json!(true));
+        let new_key = As::ApiKey(reply.body["apiKey"].as_str().unwrap().to_owned());
+        assert_eq!(
+            app.send(Method::POST, "/servers/self-renewing/ping", &old_key, None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            app.send(Method::POST, "/servers/self-renewing/ping", &new_key, None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let row = app
+            .audit_rows_for("server_reregistered")
+            .await
+            .pop()
+            .unwrap();
+        assert_eq!(row.actor, "self-renewing");
+        assert!(row.details.contains("own_api_key"));
+        // But not anyone else.
+        let reply = app
+            .post("/servers/register", &new_key, installer("neighbour"))
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+    }
+);
+
+dual_test!(
+    one_enrollment_key_enrolls_one_server_under_concurrency,
+    async |app: &TestApp| {
+        let admin = app.admin().await;
+        let key = enrollment_key(app, &admin, json!({})).await;
+        let attempts = (0..20).map(|i| {
+            let key = key.clone();
+            async move {
+                app.post(
+                    "/servers/register",
+                    &As::EnrollmentKey(key),
+                    installer(&format!("racer-{i}")),
+                )
+                .await
+            }
+        });
+        let replies = futures_util::future::join_all(attempts).await;
+        let created = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count();
+        assert_eq!(
+            created,
+            1,
+            "{:?}",
+            replies.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
+        assert!(
+            replies
+                .iter()
+                .all(|r| r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT)
+        );
+        assert_eq!(app.count("servers").await, 1);
+    }
+);

@@ -129,12 +129,16 @@ dual_test!(
     }
 );
 
+const COPY_COLUMNS: &str = "timestamp, actor, actor_type, action, target, result, details, \
+                            request_id, client_address, correlation_id, nonce, row_mac";
+
 dual_test!(an_inserted_row_is_reported, async |app: &TestApp| {
     let admin = fill(app).await;
     app.disable_audit_guards().await;
     app.sql(&format!(
-        "INSERT INTO audit_logs (id, timestamp, actor, actor_type, action, target, result, details, row_mac) \
-         VALUES (100000, '2026-01-01 00:00:00+00:00', 'admin', 'user', 'user_deleted', 'user:2', 'success', '{{}}', '{}')",
+        "INSERT INTO audit_logs (id, timestamp, actor, actor_type, action, target, result, details, nonce, row_mac) \
+         VALUES (100000, '2026-01-01 00:00:00+00:00', 'admin', 'user', 'user_deleted', 'user:2', 'success', '{{}}', \
+         '00000000000000000000000000000000', '{}')",
         "ab".repeat(32)
     ))
     .await;
@@ -144,22 +148,68 @@ dual_test!(an_inserted_row_is_reported, async |app: &TestApp| {
 });
 
 dual_test!(
-    an_inserted_copy_of_a_valid_row_is_reported,
+    a_copied_row_is_refused_by_the_database,
+    async |app: &TestApp| {
+        fill(app).await;
+        let original = id_at(app, 2).await;
+        // A replay: a genuine row's content and MAC under a new id, waiting to be sealed.
+        let copy = format!(
+            "INSERT INTO audit_logs (id, {COPY_COLUMNS}) SELECT 100001, {COPY_COLUMNS} FROM audit_logs WHERE id = {original}"
+        );
+        assert!(
+            app.try_sql(&copy).await.is_err(),
+            "the unique MAC should refuse a copy"
+        );
+    }
+);
+
+dual_test!(
+    a_copied_row_past_a_rebuilt_table_is_reported,
     async |app: &TestApp| {
         let admin = fill(app).await;
-        app.disable_audit_guards().await;
         let original = id_at(app, 2).await;
-        // A replay: a genuine row's content and MAC under a new id, squeezed into the chain.
+        app.rebuild_audit_table_without_constraints().await;
         app.sql(&format!(
-        "INSERT INTO audit_logs (id, timestamp, actor, actor_type, action, target, result, details, \
-         request_id, client_address, correlation_id, row_mac, chain_seq, chain_mac) \
-         SELECT 100001, timestamp, actor, actor_type, action, target, result, details, request_id, \
-         client_address, correlation_id, row_mac, 100001, chain_mac FROM audit_logs WHERE id = {original}"
+        "INSERT INTO audit_logs (id, {COPY_COLUMNS}) SELECT 100001, {COPY_COLUMNS} FROM audit_logs WHERE id = {original}"
     ))
     .await;
+        // The sealer links the copy like any new row; only the duplicate MAC gives it away.
         let result = verify(app, &admin).await;
         assert_eq!(result["verified"], json!(false), "{result}");
         assert_eq!(result["firstBrokenId"], json!(100001), "{result}");
+    }
+);
+
+dual_test!(a_rewound_chain_state_is_reported, async |app: &TestApp| {
+    let admin = fill(app).await;
+    let rows = app.audit_rows().await;
+    let last = rows.iter().filter_map(|r| r.chain_seq).max().unwrap();
+    let previous = rows.iter().find(|r| r.chain_seq == Some(last - 1)).unwrap();
+    app.disable_audit_guards().await;
+    // Remove the newest row and rewind the head to the row before, as an attacker would.
+    app.sql(&format!("DELETE FROM audit_logs WHERE chain_seq = {last}"))
+        .await;
+    app.sql(&format!(
+        "UPDATE audit_chain_state SET head_seq = {}, head_mac = '{}'",
+        last - 1,
+        previous.chain_mac.clone().unwrap()
+    ))
+    .await;
+    let result = verify(app, &admin).await;
+    assert_eq!(result["verified"], json!(false), "{result}");
+    assert!(
+        result["reason"].as_str().unwrap().contains("chain state"),
+        "{result}"
+    );
+});
+
+dual_test!(
+    a_missing_chain_state_is_reported_not_an_error,
+    async |app: &TestApp| {
+        let admin = fill(app).await;
+        app.sql("DELETE FROM audit_chain_state").await;
+        let result = verify(app, &admin).await;
+        assert_eq!(result["verified"], json!(false), "{result}");
     }
 );
 
@@ -190,20 +240,23 @@ dual_test!(swapped_contents_are_reported, async |app: &TestApp| {
     app.disable_audit_guards().await;
     let (a, b) = (id_at(app, 3).await, id_at(app, 4).await);
     // Swap everything but the ids, MACs included: each row stays self-consistent.
-    let columns = "timestamp, actor, actor_type, action, target, result, details, request_id, client_address, correlation_id, row_mac";
     app.sql(&format!(
-        "CREATE TABLE swap_tmp AS SELECT id, {columns} FROM audit_logs WHERE id IN ({a}, {b})"
+        "CREATE TABLE swap_tmp AS SELECT id, {COPY_COLUMNS} FROM audit_logs WHERE id IN ({a}, {b})"
     ))
     .await;
-    let set = columns
-        .split(", ")
-        .map(|c| format!("{c} = (SELECT {c} FROM swap_tmp WHERE swap_tmp.id = CASE WHEN audit_logs.id = {a} THEN {b} ELSE {a} END)"))
-        .collect::<Vec<_>>()
-        .join(", ");
     app.sql(&format!(
-        "UPDATE audit_logs SET {set} WHERE id IN ({a}, {b})"
+        "UPDATE audit_logs SET row_mac = 'parked' WHERE id = {a}"
     ))
     .await;
+    for (to, from) in [(b, a), (a, b)] {
+        let set = COPY_COLUMNS
+            .split(", ")
+            .map(|c| format!("{c} = (SELECT {c} FROM swap_tmp WHERE swap_tmp.id = {from})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        app.sql(&format!("UPDATE audit_logs SET {set} WHERE id = {to}"))
+            .await;
+    }
     let result = verify(app, &admin).await;
     assert_eq!(result["verified"], json!(false));
     assert_eq!(result["firstBrokenId"], json!(a), "{result}");
@@ -274,6 +327,36 @@ dual_test!(
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
 );
+
+#[tokio::test]
+async fn a_different_audit_key_is_refused_at_start_up_and_never_extends_the_chain() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    fill(&app).await;
+    let mut vars = app.vars.clone();
+    vars.retain(|(k, _)| k != "AUDIT_KEY");
+    vars.push((
+        "AUDIT_KEY".into(),
+        "a-different-audit-key-0123456789abcdef".into(),
+    ));
+    let config = coordinator::Config::load(&coordinator::config::Source::from_pairs(vars)).unwrap();
+    let err = coordinator::Application::build(config)
+        .await
+        .err()
+        .expect("start-up must fail");
+    assert!(err.to_string().contains("AUDIT_KEY"), "{err}");
+
+    // Nor can anyone holding the wrong key link pending rows.
+    app.get("/servers", &As::Nobody).await;
+    let wrong_key = coordinator::audit::AuditKey::new(b"a-different-audit-key-0123456789abcdef");
+    assert!(
+        coordinator::audit::chain::seal_pending(&app.state.db, &wrong_key)
+            .await
+            .is_err()
+    );
+    let admin = app.admin().await;
+    assert_eq!(verify(&app, &admin).await["verified"], json!(true));
+    app.teardown().await;
+}
 
 #[tokio::test]
 async fn the_command_line_verifies_and_names_the_broken_row() {

@@ -231,3 +231,48 @@ dual_test!(bootstrap_happens_once, async |app: &TestApp| {
     assert_eq!(rows[0].actor_type.as_str(), "system");
     assert!(!rows[0].details.contains(ADMIN_PASSWORD));
 });
+
+dual_test!(
+    two_admins_cannot_demote_each_other_at_once,
+    async |app: &TestApp| {
+        let (second_id, second) = app.user("second-admin", "admin").await;
+        let first = app.admin().await;
+        let first_id = app.get("/auth/me", &first).await.body["user"]["id"]
+            .as_i64()
+            .unwrap();
+        let (a, b) = futures_util::future::join(
+            app.send(
+                Method::PATCH,
+                &format!("/users/{second_id}"),
+                &first,
+                Some(json!({ "disabled": true })),
+            ),
+            app.send(
+                Method::PATCH,
+                &format!("/users/{first_id}"),
+                &second,
+                Some(json!({ "disabled": true })),
+            ),
+        )
+        .await;
+        let statuses = [a.status, b.status];
+        assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+        let page = app
+            .get(
+                "/users",
+                &if a.status == StatusCode::OK {
+                    first
+                } else {
+                    second
+                },
+            )
+            .await;
+        let active_admins = page.body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["role"] == "admin" && u["disabled"] == json!(false))
+            .count();
+        assert_eq!(active_admins, 1, "{statuses:?} {}", page.text);
+    }
+);
