@@ -7,7 +7,9 @@ use crate::auth::principal::authenticate_requests;
 use crate::config::{Config, secret_bytes};
 use crate::http::{body, errors};
 use crate::state::AppState;
-use crate::{api_doc, auth, db, ops, servers, users};
+use crate::{
+    api_doc, approvals, assessments, auth, db, executions, ops, remediations, servers, users, work,
+};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -29,8 +31,14 @@ pub struct Application {
 /// Every route of the API, relative to `/api/v1`.
 pub fn api_routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes::configure)
+        .configure(approvals::routes::configure)
         .configure(users::routes::configure)
         .configure(servers::routes::configure)
+        .configure(assessments::routes::configure)
+        .configure(work::routes::configure)
+        // Before `/remediations/{id}`, so its fixed paths are matched first.
+        .configure(executions::routes::configure)
+        .configure(remediations::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(ops::routes::configure);
 }
@@ -62,6 +70,7 @@ impl Application {
             SEAL_INTERVAL,
         );
         spawn_housekeeping(state.clone());
+        work::service::spawn_reaper(state.clone());
 
         let app_state = state.clone();
         let openapi = api_doc::openapi();

@@ -33,6 +33,27 @@ impl DatabaseConfig {
     }
 }
 
+/// Distinct approvals a proposal needs, by priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalPolicy {
+    pub critical: u32,
+    pub high: u32,
+    pub medium: u32,
+    pub low: u32,
+}
+
+impl ApprovalPolicy {
+    pub fn required(&self, priority: coordinator_api::remediations::Priority) -> u32 {
+        use coordinator_api::remediations::Priority;
+        match priority {
+            Priority::Critical => self.critical,
+            Priority::High => self.high,
+            Priority::Medium => self.medium,
+            Priority::Low => self.low,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub host: String,
@@ -43,6 +64,8 @@ pub struct Config {
     pub jwt_expiry: Duration,
     /// Key of the audit chain's MACs. Every replica must share it.
     pub audit_key: SecretString,
+    /// Key that seals remediation env values at rest. Every replica must share it.
+    pub encryption_key: SecretString,
     pub log_level: String,
     pub log_file_path: Option<PathBuf>,
     pub audit_retention_days: u32,
@@ -61,6 +84,15 @@ pub struct Config {
     pub login_max_failures_per_address: u32,
     pub login_lockout: Duration,
     pub db_max_connections: u32,
+    /// Longest life of an approval token.
+    pub approval_token_max_ttl: Duration,
+    /// How long a proposal waits for its decision before it expires.
+    pub proposal_ttl: Duration,
+    pub approval_policy: ApprovalPolicy,
+    /// Leases of an assessment that may run out before it is given up as failed.
+    pub assessment_max_attempts: u32,
+    /// Commands a remediation may run without lowering its estimated success rate.
+    pub command_allowlist: Vec<String>,
     /// Warnings about the configuration, logged once logging is set up.
     pub warnings: Vec<String>,
 }
@@ -174,6 +206,8 @@ impl Config {
 
         let jwt_secret = secret_setting(source, "JWT_SECRET", &data_dir, embedded, &mut warnings)?;
         let audit_key = secret_setting(source, "AUDIT_KEY", &data_dir, embedded, &mut warnings)?;
+        let encryption_key =
+            secret_setting(source, "ENCRYPTION_KEY", &data_dir, embedded, &mut warnings)?;
 
         let admin_password = match (
             source.get("ADMIN_PASSWORD"),
@@ -235,9 +269,39 @@ impl Config {
             login_max_failures_per_address: source.parse("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)?,
             login_lockout: source.duration("LOGIN_LOCKOUT", Duration::from_secs(900))?,
             db_max_connections: source.parse("DB_MAX_CONNECTIONS", 10)?,
+            encryption_key,
+            approval_token_max_ttl: source
+                .duration("APPROVAL_TOKEN_MAX_TTL", Duration::from_secs(15 * 60))?,
+            proposal_ttl: source.duration("PROPOSAL_TTL", Duration::from_secs(72 * 3600))?,
+            approval_policy: ApprovalPolicy {
+                critical: approvals(source, "APPROVALS_REQUIRED_CRITICAL", 2)?,
+                high: approvals(source, "APPROVALS_REQUIRED_HIGH", 2)?,
+                medium: approvals(source, "APPROVALS_REQUIRED_MEDIUM", 1)?,
+                low: approvals(source, "APPROVALS_REQUIRED_LOW", 1)?,
+            },
+            assessment_max_attempts: match source.parse("ASSESSMENT_MAX_ATTEMPTS", 3)? {
+                0 => bail!("ASSESSMENT_MAX_ATTEMPTS: must be at least 1"),
+                n => n,
+            },
+            command_allowlist: source
+                .get("COMMAND_ALLOWLIST")
+                .unwrap_or("npx,uvx,uv,node,python,python3,deno,bunx,docker")
+                .split(',')
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect(),
             warnings,
         })
     }
+}
+
+/// A quorum: at least one approver, never more than ten.
+fn approvals(source: &Source, name: &str, default: u32) -> anyhow::Result<u32> {
+    let required: u32 = source.parse(name, default)?;
+    if !(1..=10).contains(&required) {
+        bail!("{name}: must be between 1 and 10");
+    }
+    Ok(required)
 }
 
 /// Tokens live at most 30 days: a stolen one must not work for longer.
@@ -462,6 +526,7 @@ mod tests {
             ("DB_PASSWORD", "p@ss word"),
             ("JWT_SECRET", "x".repeat(32).as_str()),
             ("AUDIT_KEY", "y".repeat(32).as_str()),
+            ("ENCRYPTION_KEY", "z".repeat(32).as_str()),
         ]))
         .unwrap();
         match config.database {

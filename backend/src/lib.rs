@@ -3,18 +3,23 @@
 
 pub mod api_doc;
 pub mod app;
+pub mod approvals;
+pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod executions;
 pub mod http;
 pub mod ops;
+pub mod remediations;
 pub mod servers;
 pub mod state;
 pub mod telemetry;
 pub mod users;
+pub mod work;
 
 pub use app::Application;
 pub use config::Config;

@@ -4,6 +4,7 @@ use crate::audit::AuditKey;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{Config, secret_bytes};
+use crate::remediations::sealing::EnvSealer;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -17,6 +18,9 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Wakes the audit sealer after a commit.
     pub sealer: Arc<Notify>,
+    pub env_sealer: Arc<EnvSealer>,
+    /// Wakes long-polling claimers when work is queued.
+    pub work_available: Arc<Notify>,
 }
 
 impl AppState {
@@ -34,6 +38,8 @@ impl AppState {
             audit_key,
             throttle: Arc::new(throttle),
             sealer: Arc::new(Notify::new()),
+            env_sealer: Arc::new(EnvSealer::new(secret_bytes(&config.encryption_key))),
+            work_available: Arc::new(Notify::new()),
             config: Arc::new(config),
         }
     }
@@ -41,5 +47,10 @@ impl AppState {
     /// Called after a transaction that wrote audit rows has committed.
     pub fn audited(&self) {
         self.sealer.notify_one();
+    }
+
+    /// Called after a transaction that queued work has committed.
+    pub fn work_queued(&self) {
+        self.work_available.notify_waiters();
     }
 }

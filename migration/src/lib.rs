@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_identity;
 mod m20261121_000002_servers;
 mod m20261121_000003_audit_log;
+mod m20261121_000004_workflow;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_identity::Migration),
             Box::new(m20261121_000002_servers::Migration),
             Box::new(m20261121_000003_audit_log::Migration),
+            Box::new(m20261121_000004_workflow::Migration),
         ]
     }
 }

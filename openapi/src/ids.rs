@@ -39,6 +39,26 @@ integer_id!(
     /// A server enrollment key (the key itself is never stored, only its hash).
     EnrollmentKeyId
 );
+integer_id!(
+    /// A compliance assessment.
+    AssessmentId
+);
+integer_id!(
+    /// A remediation proposal.
+    ProposalId
+);
+integer_id!(
+    /// One approver's decision on a proposal.
+    ApprovalId
+);
+integer_id!(
+    /// One run (or dry run) of an approved proposal.
+    ExecutionId
+);
+integer_id!(
+    /// An item of the work queue, claimed by a server under a lease.
+    TaskId
+);
 
 /// The name a server registers under (`installerId` or `serverId` in the registration).
 ///

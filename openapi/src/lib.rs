@@ -6,20 +6,29 @@
 //! can never disagree about the shape of a message. Database derives sit behind the `server`
 //! feature so the crate still builds for `wasm32-unknown-unknown`.
 
+pub mod approvals;
+pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod digest;
 pub mod error;
+pub mod executions;
 pub mod health;
 pub mod ids;
 pub mod permissions;
+pub mod remediations;
 mod secret;
 pub mod servers;
 pub mod users;
 mod wire_enum;
+pub mod work;
 
 pub use wire_enum::UnknownVariant;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use ids::{AuditLogId, EnrollmentKeyId, ServerId, UserId};
+pub use ids::{
+    ApprovalId, AssessmentId, AuditLogId, EnrollmentKeyId, ExecutionId, ProposalId, ServerId,
+    TaskId, UserId,
+};
 pub use permissions::{Permission, Role, ServerKind};
 pub use secret::Secret;

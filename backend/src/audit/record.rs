@@ -66,6 +66,15 @@ impl Origin {
         }
     }
 
+    /// The same origin, its rows filed under `correlation_id`: everything born of one
+    /// assessment shares that id, whatever the caller sent.
+    pub fn correlated(&self, correlation_id: &str) -> Origin {
+        Origin {
+            correlation_id: Some(correlation_id.to_owned()),
+            ..self.clone()
+        }
+    }
+
     /// A successful action by this origin.
     pub fn entry(&self, action: &'static str) -> AuditEntry<'_> {
         AuditEntry {

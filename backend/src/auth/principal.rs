@@ -233,6 +233,19 @@ pub struct Authorized<P> {
     _permission: PhantomData<P>,
 }
 
+impl<P> Authorized<P> {
+    /// The person acting. Decisions are made by people; a server holding the permission
+    /// (none does today) is refused here.
+    pub fn person(&self) -> ApiResult<UserId> {
+        match &self.principal {
+            Principal::User { id, .. } => Ok(*id),
+            Principal::Server { .. } => Err(ApiError::forbidden(
+                "this is decided by a person, not a server",
+            )),
+        }
+    }
+}
+
 impl<P: RequiredPermission> Authorized<P> {
     fn check(req: &HttpRequest) -> ApiResult<Self> {
         let state = app_state(req)?;

@@ -90,7 +90,7 @@ dual_test!(
             let path = match (row.method.as_str(), row.path.as_str()) {
                 ("DELETE", "/servers/{id}") => row.path.replace("{id}", DOOMED_ID),
                 (_, p) if p.starts_with("/servers/") => row.path.replace("{id}", COMPLIANCE_ID),
-                _ => row.path.replace("{id}", "2"),
+                _ => row.path.replace("{id}", "2").replace("{taskId}", "2"),
             };
             let body = matches!(row.method, Method::POST | Method::PATCH).then(|| json!({}));
             for (column, caller) in COLUMNS.iter().zip(&callers) {

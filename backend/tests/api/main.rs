@@ -13,3 +13,5 @@ mod servers;
 mod tamper;
 mod tokens;
 mod users;
+mod workflow;
+mod workflow_races;

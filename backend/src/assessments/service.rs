@@ -1,0 +1,608 @@
+//! Assessment commands and queries.
+
+use super::entity::{self as assessment, Model};
+use crate::approvals::tokens::{self, Purpose};
+use crate::audit::{Origin, record};
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::servers::entity::server;
+use crate::state::AppState;
+use crate::work::entity::{self as work_item, WorkStatus};
+use crate::work::service::{self as work, NewWork};
+use chrono::Utc;
+use coordinator_api::approvals::Decision;
+use coordinator_api::assessments::{
+    Assessment, AssessmentOptions, AssessmentPage, AssessmentQuery, AssessmentResults,
+    AssessmentStatus, CreateAssessmentRequest, CreateAssessmentResponse, Review, ReviewRequest,
+};
+use coordinator_api::audit::ActorType;
+use coordinator_api::work::{AssessmentTask, TaskKind};
+use coordinator_api::{AssessmentId, ExecutionId, ServerId, ServerKind, UserId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// The tool a compliance server must offer to be given assessments.
+pub const ASSESSMENT_TOOL: &str = "compliance_assessment";
+const MAX_TARGETS: usize = 100;
+const MAX_PAGE: u64 = 200;
+
+const WAITING: &str = "waiting for a reachable compliance server offering compliance_assessment";
+const QUEUED: &str = "queued for a compliance server";
+
+/// Who asked: the audit origin, and the person behind it if it was a person.
+pub struct Requester<'a> {
+    pub origin: &'a Origin,
+    pub user: Option<UserId>,
+}
+
+impl<'a> Requester<'a> {
+    pub fn new(principal: &Principal, origin: &'a Origin) -> Self {
+        let user = match principal {
+            Principal::User { id, .. } => Some(*id),
+            Principal::Server { .. } => None,
+        };
+        Self { origin, user }
+    }
+}
+
+fn is_name(value: &str, max: usize, extra: &[char]) -> bool {
+    (1..=max).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+}
+
+fn validate(request: &CreateAssessmentRequest) -> ApiResult<()> {
+    if !is_name(&request.request_id, 128, &['-', '_', '.', ':']) {
+        return Err(ApiError::validation(
+            "requestId must be 1 to 128 characters of letters, digits, '-', '_', '.' or ':'",
+        ));
+    }
+    if !is_name(&request.assessment_type, 64, &['-', '_']) {
+        return Err(ApiError::validation(
+            "assessmentType must be 1 to 64 characters of letters, digits, '-' or '_'",
+        ));
+    }
+    if request.target_servers.is_empty() || request.target_servers.len() > MAX_TARGETS {
+        return Err(ApiError::validation(format!(
+            "targetServers must name 1 to {MAX_TARGETS} MCP servers"
+        )));
+    }
+    if let Some(bad) = request
+        .target_servers
+        .iter()
+        .find(|name| !is_name(name, 64, &['-', '_', '.', '@', '/']))
+    {
+        return Err(ApiError::validation(format!(
+            "targetServers: `{bad}` is not an MCP server name"
+        )));
+    }
+    Ok(())
+}
+
+/// What was asked under a request id, minus the part that never matters (`autoApprove`).
+fn fingerprint(request: &CreateAssessmentRequest) -> String {
+    let asked = json!({
+        "type": request.assessment_type,
+        "targets": request.target_servers,
+        "includeDetails": request.options.include_details,
+        "generateReport": request.options.generate_report,
+    });
+    hex::encode(Sha256::digest(asked.to_string().as_bytes()))
+}
+
+fn new_correlation_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    format!("corr-{}", hex::encode(bytes))
+}
+
+/// Whether a reachable compliance server offers the assessment tool right now.
+async fn assessor_available(conn: &impl ConnectionTrait, state: &AppState) -> ApiResult<bool> {
+    let window =
+        chrono::Duration::from_std(state.config.server_unreachable_after).unwrap_or_default();
+    let seen_after = Utc::now() - window;
+    let candidates = server::Entity::find()
+        .filter(server::Column::Kind.eq(ServerKind::Compliance))
+        .filter(server::Column::LastSeenAt.gt(seen_after))
+        .all(conn)
+        .await?;
+    Ok(candidates.iter().any(|s| {
+        serde_json::from_str::<Vec<String>>(&s.tools)
+            .is_ok_and(|tools| tools.iter().any(|t| t == ASSESSMENT_TOOL))
+    }))
+}
+
+struct NewAssessment<'a> {
+    request_id: String,
+    fingerprint: String,
+    assessment_type: String,
+    options: AssessmentOptions,
+    target_servers: Vec<String>,
+    requester: &'a Requester<'a>,
+    correlation_id: String,
+    follows_execution: Option<ExecutionId>,
+}
+
+/// Inserts an assessment and queues it, inside the caller's transaction.
+async fn create(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    new: NewAssessment<'_>,
+) -> ApiResult<Model> {
+    let now = Utc::now();
+    let detail = if assessor_available(txn, state).await? {
+        QUEUED
+    } else {
+        WAITING
+    };
+    let origin = new.requester.origin;
+    let created =
+        assessment::ActiveModel {
+            request_id: Set(new.request_id),
+            request_fingerprint: Set(new.fingerprint),
+            assessment_type: Set(new.assessment_type),
+            options: Set(serde_json::to_string(&new.options).map_err(ApiError::internal)?),
+            target_servers: Set(
+                serde_json::to_string(&new.target_servers).map_err(ApiError::internal)?
+            ),
+            status: Set(AssessmentStatus::Pending),
+            status_detail: Set(Some(detail.to_owned())),
+            requested_by: Set(origin.actor.name.clone()),
+            requested_by_type: Set(origin.actor.kind),
+            requested_by_user_id: Set(new.requester.user),
+            assigned_server: Set(None),
+            correlation_id: Set(new.correlation_id),
+            results: Set(None),
+            review_decision: Set(None),
+            review_reason: Set(None),
+            reviewed_by: Set(None),
+            reviewed_at: Set(None),
+            follows_execution_id: Set(new.follows_execution),
+            created_at: Set(now),
+            updated_at: Set(now),
+            completed_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    work::enqueue(
+        txn,
+        NewWork {
+            kind: TaskKind::Assessment,
+            subject_id: created.id.0,
+            server_kind: ServerKind::Compliance,
+            requires: vec![ASSESSMENT_TOOL.to_owned()],
+            max_attempts: state.config.assessment_max_attempts,
+        },
+    )
+    .await?;
+    Ok(created)
+}
+
+/// Requests an assessment; the same `requestId` with the same content returns the first one.
+/// Returns whether it was created now, and the answer.
+#[tracing::instrument(skip_all, fields(request_id = %request.request_id))]
+pub async fn request(
+    state: &AppState,
+    requester: &Requester<'_>,
+    request: CreateAssessmentRequest,
+) -> ApiResult<(bool, CreateAssessmentResponse)> {
+    validate(&request)?;
+    let fingerprint = fingerprint(&request);
+    let auto_approve_ignored = request.options.auto_approve;
+    let txn = db::begin_write(&state.db).await?;
+    let existing = assessment::Entity::find()
+        .filter(assessment::Column::RequestId.eq(request.request_id.as_str()))
+        .one(&txn)
+        .await?;
+    if let Some(existing) = existing {
+        txn.commit().await?;
+        if existing.request_fingerprint != fingerprint {
+            return Err(ApiError::conflict(format!(
+                "requestId `{}` was already used for a different assessment",
+                request.request_id
+            )));
+        }
+        return Ok((false, answer(&existing, auto_approve_ignored)));
+    }
+    let correlation_id = requester
+        .origin
+        .correlation_id
+        .clone()
+        .unwrap_or_else(new_correlation_id);
+    let created = create(
+        &txn,
+        state,
+        NewAssessment {
+            request_id: request.request_id.clone(),
+            fingerprint,
+            assessment_type: request.assessment_type.clone(),
+            options: AssessmentOptions {
+                auto_approve: false,
+                ..request.options
+            },
+            target_servers: request.target_servers.clone(),
+            requester,
+            correlation_id: correlation_id.clone(),
+            follows_execution: None,
+        },
+    )
+    .await?;
+    record::write(
+        &txn,
+        &state.audit_key,
+        requester
+            .origin
+            .correlated(&correlation_id)
+            .entry("assessment_requested")
+            .target(format!("assessment:{}", created.id))
+            .details(json!({
+                "requestId": request.request_id,
+                "assessmentType": request.assessment_type,
+                "targetServers": request.target_servers,
+                "autoApproveIgnored": auto_approve_ignored,
+                "statusDetail": created.status_detail,
+            })),
+    )
+    .await?;
+    txn.commit().await?;
+    state.audited();
+    state.work_queued();
+    Ok((true, answer(&created, auto_approve_ignored)))
+}
+
+fn answer(model: &Model, auto_approve_ignored: bool) -> CreateAssessmentResponse {
+    CreateAssessmentResponse {
+        success: true,
+        assessment_id: model.id,
+        status: model.status,
+        requires_approval: true,
+        auto_executed: false,
+        auto_approve_ignored,
+        status_detail: model.status_detail.clone(),
+        correlation_id: model.correlation_id.clone(),
+    }
+}
+
+/// Queues the re-assessment of what an execution changed, inside its completion.
+pub async fn request_follow_up(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    origin: &Origin,
+    execution: ExecutionId,
+    targets: Vec<String>,
+    correlation_id: &str,
+) -> ApiResult<AssessmentId> {
+    let requester = Requester { origin, user: None };
+    let request_id = format!("reassessment-after-execution-{execution}");
+    let fingerprint = hex::encode(Sha256::digest(request_id.as_bytes()));
+    let created = create(
+        txn,
+        state,
+        NewAssessment {
+            request_id,
+            fingerprint,
+            assessment_type: "compliance".to_owned(),
+            options: AssessmentOptions::default(),
+            target_servers: targets,
+            requester: &requester,
+            correlation_id: correlation_id.to_owned(),
+            follows_execution: Some(execution),
+        },
+    )
+    .await?;
+    Ok(created.id)
+}
+
+pub fn to_wire(model: Model) -> Assessment {
+    let review = match (model.review_decision, model.reviewed_by, model.reviewed_at) {
+        (Some(decision), Some(reviewed_by), Some(reviewed_at)) => Some(Review {
+            decision,
+            reason: model.review_reason.unwrap_or_default(),
+            reviewed_by,
+            reviewed_at,
+        }),
+        _ => None,
+    };
+    Assessment {
+        assessment_id: model.id,
+        request_id: model.request_id,
+        assessment_type: model.assessment_type,
+        options: serde_json::from_str(&model.options).unwrap_or_default(),
+        target_servers: serde_json::from_str(&model.target_servers).unwrap_or_default(),
+        status: model.status,
+        status_detail: model.status_detail,
+        requested_by: model.requested_by,
+        assigned_server: model.assigned_server,
+        correlation_id: model.correlation_id,
+        requires_approval: true,
+        auto_executed: false,
+        results: model.results.and_then(|r| serde_json::from_str(&r).ok()),
+        review,
+        follows_execution: model.follows_execution_id,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+        completed_at: model.completed_at,
+    }
+}
+
+pub async fn get(state: &AppState, id: AssessmentId) -> ApiResult<Assessment> {
+    assessment::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .map(to_wire)
+        .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))
+}
+
+pub async fn list(state: &AppState, query: &AssessmentQuery) -> ApiResult<AssessmentPage> {
+    let page_size = query.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&page_size) {
+        return Err(ApiError::validation(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let offset = query.offset.unwrap_or(0);
+    let mut condition = Condition::all();
+    if let Some(status) = query.status {
+        condition = condition.add(assessment::Column::Status.eq(status));
+    }
+    if let Some(kind) = &query.assessment_type {
+        condition = condition.add(assessment::Column::AssessmentType.eq(kind.as_str()));
+    }
+    if let Some(correlation_id) = &query.correlation_id {
+        condition = condition.add(assessment::Column::CorrelationId.eq(correlation_id.as_str()));
+    }
+    if let Some(server) = &query.server {
+        let quoted = serde_json::to_string(server).map_err(ApiError::internal)?;
+        condition = condition.add(
+            Condition::any()
+                .add(assessment::Column::AssignedServer.eq(server.as_str()))
+                .add(assessment::Column::TargetServers.contains(quoted)),
+        );
+    }
+    let total = assessment::Entity::find()
+        .filter(condition.clone())
+        .count(&state.db)
+        .await?;
+    let rows = assessment::Entity::find()
+        .filter(condition)
+        .order_by_desc(assessment::Column::Id)
+        .limit(page_size)
+        .offset(offset)
+        .all(&state.db)
+        .await?;
+    Ok(AssessmentPage {
+        success: true,
+        assessments: rows.into_iter().map(to_wire).collect(),
+        total,
+        page: offset / page_size + 1,
+        page_size,
+    })
+}
+
+/// A compliance server took the assessment of `item`: it is now running there.
+pub async fn claimed(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    item: &work_item::Model,
+    server: &ServerId,
+    origin: &Origin,
+) -> ApiResult<AssessmentTask> {
+    let current = assessment::Entity::find_by_id(AssessmentId(item.subject_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("work item {} has no assessment", item.id))
+        })?;
+    let mut active = current.clone().into_active_model();
+    active.status = Set(AssessmentStatus::Running);
+    active.status_detail = Set(Some(format!("assessing on {server}")));
+    active.assigned_server = Set(Some(server.clone()));
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(txn).await?;
+    record::write(
+        txn,
+        &state.audit_key,
+        origin
+            .correlated(&updated.correlation_id)
+            .entry("assessment_claimed")
+            .target(format!("assessment:{}", updated.id))
+            .details(json!({ "taskId": item.id, "attempt": item.attempts })),
+    )
+    .await?;
+    Ok(AssessmentTask {
+        assessment_id: updated.id,
+        assessment_type: updated.assessment_type,
+        options: serde_json::from_str(&updated.options).unwrap_or_default(),
+        target_servers: serde_json::from_str(&updated.target_servers).unwrap_or_default(),
+        correlation_id: updated.correlation_id,
+    })
+}
+
+/// The lease of `item` ran out: queue the assessment again, or give up after enough tries.
+pub async fn lease_expired(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    item: work_item::Model,
+) -> ApiResult<()> {
+    let Some(current) = assessment::Entity::find_by_id(AssessmentId(item.subject_id))
+        .one(txn)
+        .await?
+    else {
+        return work::finish(txn, item, WorkStatus::Failed).await;
+    };
+    let origin = Origin::system("work-queue").correlated(&current.correlation_id);
+    let exhausted = item.attempts >= item.max_attempts;
+    let (task_id, attempts, lost_by) = (item.id, item.attempts, item.leased_by.clone());
+    let mut active = current.clone().into_active_model();
+    active.assigned_server = Set(None);
+    active.updated_at = Set(Utc::now());
+    if exhausted {
+        work::finish(txn, item, WorkStatus::Failed).await?;
+        active.status = Set(AssessmentStatus::Failed);
+        active.status_detail = Set(Some(format!(
+            "no compliance server finished it in {attempts} attempts"
+        )));
+    } else {
+        work::requeue(txn, item).await?;
+        active.status = Set(AssessmentStatus::Pending);
+        active.status_detail = Set(Some(
+            "queued again after a compliance server's lease ran out".to_owned(),
+        ));
+    }
+    active.update(txn).await?;
+    record::write(
+        txn,
+        &state.audit_key,
+        origin
+            .entry(if exhausted {
+                "assessment_failed"
+            } else {
+                "lease_expired"
+            })
+            .target(format!("assessment:{}", current.id))
+            .details(json!({ "taskId": task_id, "attempts": attempts, "server": lost_by })),
+    )
+    .await?;
+    Ok(())
+}
+
+fn check_results(results: &AssessmentResults) -> ApiResult<()> {
+    let summary = results.summary;
+    if summary.critical_issues + summary.warning_issues > summary.total_issues {
+        return Err(ApiError::validation(
+            "summary: criticalIssues and warningIssues cannot add up to more than totalIssues",
+        ));
+    }
+    if results.servers.len() > 1000 {
+        return Err(ApiError::validation("servers: at most 1000 entries"));
+    }
+    Ok(())
+}
+
+/// The compliance server holding the lease reports what it found.
+#[tracing::instrument(skip_all, fields(assessment = %id))]
+pub async fn report_results(
+    state: &AppState,
+    principal: &Principal,
+    origin: &Origin,
+    id: AssessmentId,
+    results: AssessmentResults,
+) -> ApiResult<Assessment> {
+    let Principal::Server { id: server, .. } = principal else {
+        return Err(ApiError::forbidden(
+            "only the compliance server running it reports results",
+        ));
+    };
+    check_results(&results)?;
+    let txn = db::begin_write(&state.db).await?;
+    let current = assessment::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;
+    let lease = work::held_lease(&txn, TaskKind::Assessment, id.0, server).await?;
+    if current.status != AssessmentStatus::Running {
+        return Err(ApiError::conflict(format!(
+            "assessment {id} is {}",
+            current.status
+        )));
+    }
+    let now = Utc::now();
+    let mut active = current.clone().into_active_model();
+    active.status = Set(AssessmentStatus::Completed);
+    active.status_detail = Set(Some(
+        "results in; waiting for an approver's review".to_owned(),
+    ));
+    active.results = Set(Some(
+        serde_json::to_string(&results).map_err(ApiError::internal)?,
+    ));
+    active.completed_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let updated = active.update(&txn).await?;
+    work::finish(&txn, lease, WorkStatus::Done).await?;
+    let non_compliant: Vec<&String> = results
+        .servers
+        .iter()
+        .filter(|(_, r)| r.status != coordinator_api::assessments::ComplianceStatus::Compliant)
+        .map(|(name, _)| name)
+        .collect();
+    record::write(
+        &txn,
+        &state.audit_key,
+        origin
+            .correlated(&updated.correlation_id)
+            .entry("assessment_results_reported")
+            .target(format!("assessment:{id}"))
+            .details(json!({ "summary": results.summary, "nonCompliant": non_compliant })),
+    )
+    .await?;
+    txn.commit().await?;
+    state.audited();
+    Ok(to_wire(updated))
+}
+
+/// An approver accepts or rejects the results, with a fresh approval token of their own.
+#[tracing::instrument(skip_all, fields(assessment = %id))]
+pub async fn review(
+    state: &AppState,
+    reviewer: UserId,
+    origin: &Origin,
+    id: AssessmentId,
+    request: ReviewRequest,
+) -> ApiResult<Assessment> {
+    let reason = request.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::validation("reason must be 1 to 2000 characters"));
+    }
+    let txn = db::begin_write(&state.db).await?;
+    let current = assessment::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;
+    if current.status != AssessmentStatus::Completed {
+        return Err(ApiError::conflict(format!(
+            "assessment {id} is {}; only completed assessments are reviewed",
+            current.status
+        )));
+    }
+    if current.requested_by_type == ActorType::User
+        && current.requested_by_user_id == Some(reviewer)
+    {
+        return Err(ApiError::forbidden(
+            "you requested this assessment; someone else must review it",
+        ));
+    }
+    tokens::redeem(&txn, &request.approval_token, reviewer, Purpose::Review(id)).await?;
+    let now = Utc::now();
+    let mut active = current.clone().into_active_model();
+    active.status = Set(match request.decision {
+        Decision::Approved => AssessmentStatus::Approved,
+        Decision::Rejected => AssessmentStatus::Rejected,
+    });
+    active.status_detail = Set(None);
+    active.review_decision = Set(Some(request.decision));
+    active.review_reason = Set(Some(reason.clone()));
+    active.reviewed_by = Set(Some(origin.actor.name.clone()));
+    active.reviewed_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let updated = active.update(&txn).await?;
+    record::write(
+        &txn,
+        &state.audit_key,
+        origin
+            .correlated(&updated.correlation_id)
+            .entry("assessment_reviewed")
+            .target(format!("assessment:{id}"))
+            .details(json!({ "decision": request.decision, "reason": reason })),
+    )
+    .await?;
+    txn.commit().await?;
+    state.audited();
+    Ok(to_wire(updated))
+}

@@ -1,0 +1,606 @@
+//! Executions: released by a person, run by an installer, tracked action by action.
+
+use super::entity::{self as execution, Model};
+use crate::approvals::entity::approval;
+use crate::approvals::tokens::{self, Purpose};
+use crate::assessments::service as assessments;
+use crate::audit::{Origin, record};
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::remediations::actions;
+use crate::remediations::entity as proposal;
+use crate::remediations::service as remediations;
+use crate::state::AppState;
+use crate::work::entity::{self as work_item, WorkStatus};
+use crate::work::service::{self as work, NewWork};
+use chrono::{DateTime, Utc};
+use coordinator_api::executions::{
+    ActionProgress, ActionStatus, CompleteRequest, ExecuteRequest, ExecuteResponse, Execution,
+    ExecutionCounts, ExecutionOutcome, ExecutionStatus, ProgressRequest,
+};
+use coordinator_api::remediations::ProposalStatus;
+use coordinator_api::work::{ExecutionTask, TaskKind};
+use coordinator_api::{ExecutionId, ServerId, ServerKind, UserId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+use serde_json::json;
+
+const MAX_REPORT_BYTES: usize = 256 * 1024;
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+fn is_finished(status: ActionStatus) -> bool {
+    matches!(
+        status,
+        ActionStatus::Succeeded
+            | ActionStatus::Failed
+            | ActionStatus::Skipped
+            | ActionStatus::RolledBack
+    )
+}
+
+fn progress_of(model: &Model) -> Vec<ActionProgress> {
+    serde_json::from_str(&model.actions).unwrap_or_default()
+}
+
+/// An execution in the shape the specification gives it.
+pub fn to_wire(model: Model) -> Execution {
+    let actions = progress_of(&model);
+    let total = actions.len() as u32;
+    let completed = actions.iter().filter(|a| is_finished(a.status)).count() as u32;
+    let successful = actions
+        .iter()
+        .filter(|a| matches!(a.status, ActionStatus::Succeeded | ActionStatus::Skipped))
+        .count() as u32;
+    let failed = actions
+        .iter()
+        .filter(|a| matches!(a.status, ActionStatus::Failed | ActionStatus::RolledBack))
+        .count() as u32;
+    let progress = (completed * 100).checked_div(total).unwrap_or(0) as u8;
+    let estimated_completion = match (model.started_at, model.finished_at) {
+        (_, Some(finished)) => Some(finished),
+        (Some(started), None) if completed > 0 => {
+            let per_action = (Utc::now() - started) / completed as i32;
+            Some(Utc::now() + per_action * (total - completed) as i32)
+        }
+        _ => None,
+    };
+    Execution {
+        execution_id: model.id,
+        proposal_id: model.proposal_id,
+        status: model.status,
+        dry_run: model.dry_run,
+        rollback_on_failure: model.rollback_on_failure,
+        parallel_execution: model.parallel_execution,
+        progress,
+        current_action: model.current_action,
+        start_time: model.started_at,
+        estimated_completion,
+        end_time: model.finished_at,
+        results: ExecutionCounts {
+            completed,
+            total,
+            successful,
+            failed,
+        },
+        actions,
+        report: model.report.and_then(|r| serde_json::from_str(&r).ok()),
+        payload_digest: model.payload_digest,
+        installer: model.installer,
+        reassessment_id: model.reassessment_id,
+        correlation_id: model.correlation_id,
+        created_at: model.created_at,
+    }
+}
+
+fn initial_progress(proposal: &proposal::Model) -> ApiResult<String> {
+    let stored = actions::parse_stored(&proposal.actions)?;
+    let progress: Vec<ActionProgress> = stored
+        .iter()
+        .map(|a| ActionProgress {
+            action_id: a.id.clone(),
+            status: ActionStatus::Pending,
+            message: None,
+            updated_at: None,
+        })
+        .collect();
+    serde_json::to_string(&progress).map_err(ApiError::internal)
+}
+
+struct NewExecution {
+    status: ExecutionStatus,
+    dry_run: bool,
+    rollback_on_failure: bool,
+    parallel_execution: bool,
+    released: Option<(String, DateTime<Utc>)>,
+}
+
+async fn insert(
+    conn: &impl ConnectionTrait,
+    proposal: &proposal::Model,
+    new: NewExecution,
+) -> ApiResult<Model> {
+    let now = Utc::now();
+    let (released_by, released_at) = new.released.unzip();
+    Ok(execution::ActiveModel {
+        proposal_id: Set(proposal.id),
+        status: Set(new.status),
+        dry_run: Set(new.dry_run),
+        rollback_on_failure: Set(new.rollback_on_failure),
+        parallel_execution: Set(new.parallel_execution),
+        payload_digest: Set(proposal.payload_digest.clone()),
+        released_by: Set(released_by),
+        released_at: Set(released_at),
+        installer: Set(None),
+        actions: Set(initial_progress(proposal)?),
+        current_action: Set(None),
+        started_at: Set(None),
+        finished_at: Set(None),
+        report: Set(None),
+        reassessment_id: Set(None),
+        correlation_id: Set(proposal.correlation_id.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// The execution an approved proposal waits with until someone releases it.
+pub async fn create_pending(
+    conn: &impl ConnectionTrait,
+    proposal: &proposal::Model,
+) -> ApiResult<ExecutionId> {
+    let created = insert(
+        conn,
+        proposal,
+        NewExecution {
+            status: ExecutionStatus::Pending,
+            dry_run: false,
+            rollback_on_failure: true,
+            parallel_execution: false,
+            released: None,
+        },
+    )
+    .await?;
+    Ok(created.id)
+}
+
+/// Releases an approved proposal to the installers: the real run, or a dry run next to it.
+#[tracing::instrument(skip_all, fields(proposal = %request.proposal_id))]
+pub async fn execute(
+    state: &AppState,
+    releaser: UserId,
+    origin: &Origin,
+    request: ExecuteRequest,
+) -> ApiResult<ExecuteResponse> {
+    let txn = db::begin_write(&state.db).await?;
+    let mut query = proposal::Entity::find_by_id(request.proposal_id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let current = query
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("proposal {}", request.proposal_id)))?;
+    let origin = origin.correlated(&current.correlation_id);
+    if current.status != ProposalStatus::Approved {
+        return Err(ApiError::conflict(format!(
+            "proposal {} is {}; only approved proposals are executed",
+            current.id, current.status
+        )));
+    }
+    tokens::redeem(
+        &txn,
+        &request.approval_token,
+        releaser,
+        Purpose::Execute(current.id),
+    )
+    .await?;
+    // Every approval was given to this digest, and the stored actions still produce it.
+    let decided_on_other = approval::Entity::find()
+        .filter(approval::Column::ProposalId.eq(current.id))
+        .filter(approval::Column::PayloadDigest.ne(current.payload_digest.as_str()))
+        .one(&txn)
+        .await?;
+    if decided_on_other.is_some()
+        || remediations::current_digest(state, &current)? != current.payload_digest
+    {
+        return Err(remediations::changed_since_proposed());
+    }
+    let released = Some((origin.actor.name.clone(), Utc::now()));
+    let run = if request.dry_run {
+        insert(
+            &txn,
+            &current,
+            NewExecution {
+                status: ExecutionStatus::Queued,
+                dry_run: true,
+                rollback_on_failure: request.rollback_on_failure,
+                parallel_execution: request.parallel_execution,
+                released,
+            },
+        )
+        .await?
+    } else {
+        let pending = execution::Entity::find()
+            .filter(execution::Column::ProposalId.eq(current.id))
+            .filter(execution::Column::DryRun.eq(false))
+            .filter(execution::Column::Status.eq(ExecutionStatus::Pending))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| {
+                ApiError::conflict(format!("proposal {} has already been released", current.id))
+            })?;
+        let mut active = pending.into_active_model();
+        active.status = Set(ExecutionStatus::Queued);
+        active.rollback_on_failure = Set(request.rollback_on_failure);
+        active.parallel_execution = Set(request.parallel_execution);
+        active.released_by = Set(released.as_ref().map(|(by, _)| by.clone()));
+        active.released_at = Set(released.map(|(_, at)| at));
+        active.updated_at = Set(Utc::now());
+        active.update(&txn).await?
+    };
+    let stored = actions::parse_stored(&current.actions)?;
+    work::enqueue(
+        &txn,
+        NewWork {
+            kind: TaskKind::Execution,
+            subject_id: run.id.0,
+            server_kind: ServerKind::Installer,
+            requires: remediations::required_capabilities(&stored),
+            // An execution is never retried once it started; requeues before that are free.
+            max_attempts: u32::MAX >> 1,
+        },
+    )
+    .await?;
+    record::write(
+        &txn,
+        &state.audit_key,
+        origin
+            .entry("execution_released")
+            .target(format!("execution:{}", run.id))
+            .details(json!({
+                "proposalId": current.id,
+                "dryRun": run.dry_run,
+                "rollbackOnFailure": run.rollback_on_failure,
+                "parallelExecution": run.parallel_execution,
+                "payloadDigest": run.payload_digest,
+            })),
+    )
+    .await?;
+    txn.commit().await?;
+    state.audited();
+    state.work_queued();
+    Ok(ExecuteResponse {
+        success: true,
+        execution_id: run.id,
+        status: run.status,
+        dry_run: run.dry_run,
+        auto_executed: false,
+    })
+}
+
+/// An installer took the execution of `item`. Returns the task, or `None` when the payload
+/// no longer matches the approval: then the execution fails, recorded, and nothing is sent.
+pub async fn claimed(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    item: &work_item::Model,
+    server: &ServerId,
+    origin: &Origin,
+) -> ApiResult<Option<ExecutionTask>> {
+    let current = execution::Entity::find_by_id(ExecutionId(item.subject_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("work item {} has no execution", item.id))
+        })?;
+    let parent = proposal::Entity::find_by_id(current.proposal_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("execution {} has no proposal", current.id))
+        })?;
+    let origin = origin.correlated(&current.correlation_id);
+    let opened = remediations::opened_actions(state, &parent)?;
+    let salt = hex::decode(&parent.digest_salt).map_err(ApiError::internal)?;
+    let digest = coordinator_api::digest::payload_digest(&opened, &salt);
+    let now = Utc::now();
+    let mut active = current.clone().into_active_model();
+    active.updated_at = Set(now);
+    if digest != current.payload_digest {
+        active.status = Set(ExecutionStatus::Failed);
+        active.finished_at = Set(Some(now));
+        active.update(txn).await?;
+        work::finish(txn, item.clone(), WorkStatus::Failed).await?;
+        record::write(
+            txn,
+            &state.audit_key,
+            origin
+                .entry("execution_refused")
+                .target(format!("execution:{}", current.id))
+                .details(json!({ "reason": "payload digest differs from the approved one", "server": server })),
+        )
+        .await?;
+        return Ok(None);
+    }
+    active.status = Set(ExecutionStatus::Running);
+    active.installer = Set(Some(server.clone()));
+    active.started_at = Set(Some(now));
+    let updated = active.update(txn).await?;
+    record::write(
+        txn,
+        &state.audit_key,
+        origin
+            .entry("execution_claimed")
+            .target(format!("execution:{}", updated.id))
+            .details(json!({ "taskId": item.id, "dryRun": updated.dry_run })),
+    )
+    .await?;
+    Ok(Some(ExecutionTask {
+        execution_id: updated.id,
+        proposal_id: updated.proposal_id,
+        dry_run: updated.dry_run,
+        rollback_on_failure: updated.rollback_on_failure,
+        parallel_execution: updated.parallel_execution,
+        actions: opened,
+        payload_digest: updated.payload_digest,
+        digest_salt: parent.digest_salt,
+        correlation_id: updated.correlation_id,
+    }))
+}
+
+/// The installer's lease ran out. Work that never started goes back to the queue; work that
+/// had started is interrupted and waits for a person: it is never retried silently.
+pub async fn lease_expired(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    item: work_item::Model,
+) -> ApiResult<()> {
+    let Some(current) = execution::Entity::find_by_id(ExecutionId(item.subject_id))
+        .one(txn)
+        .await?
+    else {
+        return work::finish(txn, item, WorkStatus::Failed).await;
+    };
+    let started = progress_of(&current)
+        .iter()
+        .any(|a| a.status != ActionStatus::Pending);
+    let lost_by = item.leased_by.clone();
+    let task_id = item.id;
+    let mut active = current.clone().into_active_model();
+    active.updated_at = Set(Utc::now());
+    let action = if started {
+        work::finish(txn, item, WorkStatus::Failed).await?;
+        active.status = Set(ExecutionStatus::Interrupted);
+        active.finished_at = Set(Some(Utc::now()));
+        "execution_interrupted"
+    } else {
+        work::requeue(txn, item).await?;
+        active.status = Set(ExecutionStatus::Queued);
+        active.installer = Set(None);
+        active.started_at = Set(None);
+        "lease_expired"
+    };
+    active.update(txn).await?;
+    record::write(
+        txn,
+        &state.audit_key,
+        Origin::system("work-queue")
+            .correlated(&current.correlation_id)
+            .entry(action)
+            .target(format!("execution:{}", current.id))
+            .details(json!({ "taskId": task_id, "server": lost_by, "actionsStarted": started })),
+    )
+    .await?;
+    Ok(())
+}
+
+fn installer_of(principal: &Principal) -> ApiResult<&ServerId> {
+    match principal {
+        Principal::Server { id, .. } => Ok(id),
+        Principal::User { .. } => Err(ApiError::forbidden(
+            "only the installer running it reports on an execution",
+        )),
+    }
+}
+
+fn check_message(message: &Option<String>) -> ApiResult<()> {
+    if message
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS)
+    {
+        return Err(ApiError::validation(format!(
+            "message: at most {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Locks the execution and checks the caller holds its lease and reports the approved digest.
+async fn reported_on(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    id: ExecutionId,
+    digest: &str,
+) -> ApiResult<(Model, work_item::Model)> {
+    let server = installer_of(principal)?;
+    let current = execution::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("execution {id}")))?;
+    let lease = work::held_lease(txn, TaskKind::Execution, id.0, server).await?;
+    if digest != current.payload_digest {
+        return Err(ApiError::conflict(
+            "the payload digest differs from the approved one; the report was refused",
+        ));
+    }
+    if current.status != ExecutionStatus::Running {
+        return Err(ApiError::conflict(format!(
+            "execution {id} is {}",
+            current.status
+        )));
+    }
+    Ok((current, lease))
+}
+
+#[tracing::instrument(skip_all, fields(execution = %id))]
+pub async fn progress(
+    state: &AppState,
+    principal: &Principal,
+    origin: &Origin,
+    id: ExecutionId,
+    request: ProgressRequest,
+) -> ApiResult<Execution> {
+    check_message(&request.message)?;
+    let txn = db::begin_write(&state.db).await?;
+    let (current, _lease) = reported_on(&txn, principal, id, &request.payload_digest).await?;
+    let mut actions = progress_of(&current);
+    let action = actions
+        .iter_mut()
+        .find(|a| a.action_id == request.action_id)
+        .ok_or_else(|| {
+            ApiError::validation(format!(
+                "execution {id} has no action `{}`",
+                request.action_id
+            ))
+        })?;
+    let now = Utc::now();
+    action.status = request.status;
+    action.message = request.message.clone();
+    action.updated_at = Some(now);
+    let mut active = current.clone().into_active_model();
+    active.current_action = Set(match request.status {
+        ActionStatus::Running => Some(request.action_id.clone()),
+        _ if current.current_action.as_deref() == Some(&request.action_id) => None,
+        _ => current.current_action.clone(),
+    });
+    active.actions = Set(serde_json::to_string(&actions).map_err(ApiError::internal)?);
+    active.updated_at = Set(now);
+    let updated = active.update(&txn).await?;
+    record::write(
+        &txn,
+        &state.audit_key,
+        origin
+            .correlated(&updated.correlation_id)
+            .entry("execution_progress")
+            .target(format!("execution:{id}"))
+            .details(json!({ "actionId": request.action_id, "status": request.status, "message": request.message })),
+    )
+    .await?;
+    txn.commit().await?;
+    state.audited();
+    Ok(to_wire(updated))
+}
+
+#[tracing::instrument(skip_all, fields(execution = %id))]
+pub async fn complete(
+    state: &AppState,
+    principal: &Principal,
+    origin: &Origin,
+    id: ExecutionId,
+    request: CompleteRequest,
+) -> ApiResult<Execution> {
+    check_message(&request.message)?;
+    let report = match &request.report {
+        Some(report) => {
+            let text = report.to_string();
+            if text.len() > MAX_REPORT_BYTES {
+                return Err(ApiError::validation("report: at most 256 KiB"));
+            }
+            Some(text)
+        }
+        None => None,
+    };
+    let txn = db::begin_write(&state.db).await?;
+    let (current, lease) = reported_on(&txn, principal, id, &request.payload_digest).await?;
+    let origin = origin.correlated(&current.correlation_id);
+    let now = Utc::now();
+    let mut active = current.clone().into_active_model();
+    active.status = Set(match request.outcome {
+        ExecutionOutcome::Succeeded => ExecutionStatus::Succeeded,
+        ExecutionOutcome::Failed => ExecutionStatus::Failed,
+        ExecutionOutcome::RolledBack => ExecutionStatus::RolledBack,
+    });
+    active.current_action = Set(None);
+    active.finished_at = Set(Some(now));
+    active.report = Set(report);
+    active.updated_at = Set(now);
+    work::finish(&txn, lease, WorkStatus::Done).await?;
+
+    let mut reassessment = None;
+    if !current.dry_run {
+        let parent = proposal::Entity::find_by_id(current.proposal_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("execution {id} has no proposal")))?;
+        let succeeded = request.outcome == ExecutionOutcome::Succeeded;
+        let mut proposal_update = parent.clone().into_active_model();
+        proposal_update.status = Set(if succeeded {
+            ProposalStatus::Executed
+        } else {
+            ProposalStatus::Failed
+        });
+        proposal_update.updated_at = Set(now);
+        proposal_update.update(&txn).await?;
+        if succeeded {
+            let stored = actions::parse_stored(&parent.actions)?;
+            let follow_up = assessments::request_follow_up(
+                &txn,
+                state,
+                &Origin::system("workflow"),
+                id,
+                remediations::touched_servers(&stored),
+                &current.correlation_id,
+            )
+            .await?;
+            active.reassessment_id = Set(Some(follow_up));
+            reassessment = Some(follow_up);
+        }
+    }
+    let updated = active.update(&txn).await?;
+    record::write(
+        &txn,
+        &state.audit_key,
+        origin
+            .entry("execution_completed")
+            .target(format!("execution:{id}"))
+            .details(json!({
+                "outcome": request.outcome,
+                "dryRun": updated.dry_run,
+                "message": request.message,
+                "reassessmentId": reassessment,
+            })),
+    )
+    .await?;
+    if let Some(follow_up) = reassessment {
+        record::write(
+            &txn,
+            &state.audit_key,
+            Origin::system("workflow")
+                .correlated(&updated.correlation_id)
+                .entry("reassessment_requested")
+                .target(format!("assessment:{follow_up}"))
+                .details(json!({ "afterExecution": id })),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    state.audited();
+    if reassessment.is_some() {
+        state.work_queued();
+    }
+    Ok(to_wire(updated))
+}
+
+pub async fn get(state: &AppState, id: ExecutionId) -> ApiResult<Execution> {
+    execution::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .map(to_wire)
+        .ok_or_else(|| ApiError::not_found(format!("execution {id}")))
+}

@@ -1,0 +1,110 @@
+//! The payload digest: what an approval binds to.
+//!
+//! The digest is the SHA-256 (hex) of a canonical JSON form of a proposal's actions:
+//!
+//! ```text
+//! {"actions":[{"args":[..],"command":..,"env":{"NAME":"<hex HMAC-SHA256(salt, NAME=value)>"},
+//!   "id":..,"serverName":..,"type":..}, ...],"version":1}
+//! ```
+//!
+//! with object keys sorted and no whitespace, actions in proposal order. Env values enter
+//! only as HMACs keyed with the proposal's random `digestSalt`, so the digest can be shown to
+//! everyone without revealing secrets, while the installer — which receives the salt with the
+//! plaintext actions — can recompute it and refuse anything that differs from what was approved.
+
+use crate::remediations::ProposedAction;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+pub const DIGEST_VERSION: u64 = 1;
+
+fn env_mac(salt: &[u8], name: &str, value: &str) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(salt)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(name.as_bytes());
+    mac.update(b"=");
+    mac.update(value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The canonical form the digest is computed over.
+pub fn canonical_form(actions: &[ProposedAction], salt: &[u8]) -> String {
+    let actions: Vec<Value> = actions
+        .iter()
+        .map(|action| {
+            let env: Map<String, Value> = action
+                .env
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.clone(),
+                        Value::String(env_mac(salt, name, value.expose())),
+                    )
+                })
+                .collect();
+            json!({
+                "id": action.id,
+                "type": action.action_type.as_str(),
+                "serverName": action.server_name,
+                "command": action.command,
+                "args": action.args,
+                "env": env,
+            })
+        })
+        .collect();
+    // serde_json's map is ordered by key, so this serialization is canonical.
+    json!({ "version": DIGEST_VERSION, "actions": actions }).to_string()
+}
+
+/// `sha256:<hex>` of the canonical form.
+pub fn payload_digest(actions: &[ProposedAction], salt: &[u8]) -> String {
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical_form(actions, salt).as_bytes()))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remediations::ActionType;
+    use std::collections::BTreeMap;
+
+    fn action(value: &str) -> ProposedAction {
+        ProposedAction {
+            id: "action-1".into(),
+            action_type: ActionType::InstallServer,
+            server_name: "postgres".into(),
+            command: Some("npx".into()),
+            args: vec![
+                "-y".into(),
+                "@modelcontextprotocol/server-postgres@0.6.2".into(),
+            ],
+            env: BTreeMap::from([("DATABASE_URL".to_owned(), value.into())]),
+        }
+    }
+
+    #[test]
+    fn the_digest_binds_every_field_and_hides_secrets() {
+        let salt = b"0123456789abcdef0123456789abcdef";
+        let base = payload_digest(&[action("postgresql://u:secret@h/db")], salt);
+        assert!(base.starts_with("sha256:") && base.len() == 7 + 64);
+        assert_eq!(
+            base,
+            payload_digest(&[action("postgresql://u:secret@h/db")], salt)
+        );
+        assert_ne!(
+            base,
+            payload_digest(&[action("postgresql://u:other@h/db")], salt)
+        );
+        assert_ne!(
+            base,
+            payload_digest(&[action("postgresql://u:secret@h/db")], b"another salt")
+        );
+        let mut changed = action("postgresql://u:secret@h/db");
+        changed.args.push("--read-only".into());
+        assert_ne!(base, payload_digest(&[changed], salt));
+        assert!(!canonical_form(&[action("postgresql://u:secret@h/db")], salt).contains("secret"));
+    }
+}
