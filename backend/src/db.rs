@@ -63,3 +63,32 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         _ => db.begin().await,
     }
 }
+
+/// Locks the rows `query` reads until `conn`'s transaction ends, on Postgres. SQLite has no
+/// row locks and needs none: a write transaction there already excludes every other writer.
+pub fn locked<E: sea_orm::EntityTrait>(
+    query: sea_orm::Select<E>,
+    conn: &impl sea_orm::ConnectionTrait,
+) -> sea_orm::Select<E> {
+    use sea_orm::QuerySelect;
+    if conn.get_database_backend() == DbBackend::Postgres {
+        query.lock_exclusive()
+    } else {
+        query
+    }
+}
+
+/// Like `locked`, but skips rows another transaction holds instead of waiting for them:
+/// for queues, where any other row will do.
+pub fn locked_or_skipped<E: sea_orm::EntityTrait>(
+    query: sea_orm::Select<E>,
+    conn: &impl sea_orm::ConnectionTrait,
+) -> sea_orm::Select<E> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{LockBehavior, LockType};
+    if conn.get_database_backend() == DbBackend::Postgres {
+        query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+    } else {
+        query
+    }
+}

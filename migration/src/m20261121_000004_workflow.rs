@@ -155,8 +155,9 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Assessments::Table)
                     .col(big_pk_auto(Assessments::Id))
-                    // The caller's idempotency key, and a hash of what it asked for under it.
-                    .col(string_len_uniq(Assessments::RequestId, 128))
+                    // The caller's idempotency key (unique per caller, below), and a hash of
+                    // what it asked for under it.
+                    .col(string_len(Assessments::RequestId, 128))
                     .col(string_len(Assessments::RequestFingerprint, 64))
                     .col(string_len(Assessments::AssessmentType, 64))
                     .col(text(Assessments::Options))
@@ -177,6 +178,18 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Assessments::CreatedAt))
                     .col(timestamp_with_time_zone(Assessments::UpdatedAt))
                     .col(timestamp_with_time_zone_null(Assessments::CompletedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_assessments_request_key")
+                    .table(Assessments::Table)
+                    .col(Assessments::RequestedByType)
+                    .col(Assessments::RequestedBy)
+                    .col(Assessments::RequestId)
+                    .unique()
                     .to_owned(),
             )
             .await?;

@@ -28,6 +28,40 @@ fn env_mac(salt: &[u8], name: &str, value: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Writes `value` as JSON with every object's keys in byte order and no whitespace, whatever
+/// order the map type keeps them in.
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                if let Some(inner) = map.get(key) {
+                    write_canonical(inner, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// The canonical form the digest is computed over.
 pub fn canonical_form(actions: &[ProposedAction], salt: &[u8]) -> String {
     let actions: Vec<Value> = actions
@@ -53,8 +87,12 @@ pub fn canonical_form(actions: &[ProposedAction], salt: &[u8]) -> String {
             })
         })
         .collect();
-    // serde_json's map is ordered by key, so this serialization is canonical.
-    json!({ "version": DIGEST_VERSION, "actions": actions }).to_string()
+    let mut out = String::new();
+    write_canonical(
+        &json!({ "version": DIGEST_VERSION, "actions": actions }),
+        &mut out,
+    );
+    out
 }
 
 /// `sha256:<hex>` of the canonical form.
@@ -84,6 +122,25 @@ mod tests {
             env: BTreeMap::from([("DATABASE_URL".to_owned(), value.into())]),
         }
     }
+
+    /// A fixed answer, so that an installer written in any language can check its own
+    /// implementation against this one.
+    #[test]
+    fn a_known_payload_has_a_known_digest() {
+        let salt = b"0123456789abcdef0123456789abcdef";
+        let actions = [action("postgresql://u:secret@h/db")];
+        assert_eq!(
+            canonical_form(&actions, salt),
+            format!(
+                r#"{{"actions":[{{"args":["-y","@modelcontextprotocol/server-postgres@0.6.2"],"command":"npx","env":{{"DATABASE_URL":"{}"}},"id":"action-1","serverName":"postgres","type":"install_server"}}],"version":1}}"#,
+                env_mac(salt, "DATABASE_URL", "postgresql://u:secret@h/db")
+            )
+        );
+        assert_eq!(payload_digest(&actions, salt), KNOWN_DIGEST);
+    }
+
+    const KNOWN_DIGEST: &str =
+        "sha256:9e2ab0122e4c214f0abab462a8e2a57badf64d5a7f8e48bc2bc5395d9039809e";
 
     #[test]
     fn the_digest_binds_every_field_and_hides_secrets() {

@@ -21,7 +21,7 @@ wire_enum! {
 pub struct ClaimRequest {
     /// The kinds of work wanted; every kind the server can do when absent.
     pub kinds: Option<Vec<TaskKind>>,
-    /// 10 to 3600 seconds; 60 when absent.
+    /// 1 to 3600 seconds; 60 when absent.
     pub lease_seconds: Option<u32>,
     /// Wait up to this many seconds (at most 30) for work before answering 204.
     pub wait_seconds: Option<u32>,

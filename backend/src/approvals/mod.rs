@@ -1,6 +1,5 @@
-//! Human decisions: approval tokens, and approvers' decisions on remediation proposals.
+//! Approvers' decisions on remediation proposals (the tokens they redeem live in `auth`).
 
 pub mod entity;
 pub mod routes;
 pub mod service;
-pub mod tokens;

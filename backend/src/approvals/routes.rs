@@ -1,6 +1,7 @@
 //! `/auth/approval-token` and `/approvals`.
 
-use super::{service, tokens};
+use super::service;
+use crate::auth::approval_tokens as tokens;
 use crate::auth::principal::{Authorized, perm};
 use crate::error::ApiResult;
 use crate::state::AppState;

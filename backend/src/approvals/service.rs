@@ -1,9 +1,9 @@
 //! Approvers' decisions on remediation proposals.
 
 use super::entity::approval;
-use super::tokens::{self, Purpose};
 use crate::assessments::entity as assessment;
 use crate::audit::{Origin, record};
+use crate::auth::approval_tokens::{self as tokens, Purpose};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::executions;
@@ -12,16 +12,52 @@ use crate::remediations::service as remediations;
 use crate::state::AppState;
 use chrono::Utc;
 use coordinator_api::approvals::{ApprovalRequest, ApprovalResponse, Decision};
+use coordinator_api::assessments::AssessmentStatus;
 use coordinator_api::audit::ActorType;
 use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::{ErrorCode, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, Set,
 };
 use serde_json::json;
 
 const MAX_REASON_CHARS: usize = 2000;
+
+/// Nobody decides — or releases — a remediation they proposed or whose assessment they
+/// requested; and nothing is decided or released on an assessment whose results were rejected.
+pub async fn check_not_own(
+    conn: &impl ConnectionTrait,
+    proposal: &proposal::Model,
+    person: UserId,
+    verb: &str,
+) -> ApiResult<()> {
+    if proposal.proposed_by_type == ActorType::User && proposal.proposed_by_user_id == Some(person)
+    {
+        return Err(ApiError::forbidden(format!(
+            "you proposed this remediation; someone else must {verb} it"
+        )));
+    }
+    let subject = assessment::Entity::find_by_id(proposal.assessment_id)
+        .one(conn)
+        .await?;
+    if let Some(subject) = subject {
+        if subject.requested_by_type == ActorType::User
+            && subject.requested_by_user_id == Some(person)
+        {
+            return Err(ApiError::forbidden(format!(
+                "you requested the assessment behind this remediation; someone else must {verb} it"
+            )));
+        }
+        if subject.status == AssessmentStatus::Rejected {
+            return Err(ApiError::conflict(format!(
+                "the results of assessment {} were rejected; nothing is decided or released on them",
+                subject.id
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// Records one approver's decision. A rejection rejects the proposal; the approval that
 /// completes the quorum approves it and creates its pending execution.
@@ -43,11 +79,7 @@ pub async fn decide(
     }
     let txn = db::begin_write(&state.db).await?;
     // Locked, so approvers deciding at the same moment are counted one after the other.
-    let mut query = proposal::Entity::find_by_id(request.proposal_id);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    let current = query
+    let current = db::locked(proposal::Entity::find_by_id(request.proposal_id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("proposal {}", request.proposal_id)))?;
@@ -79,22 +111,7 @@ pub async fn decide(
             current.id, current.status
         )));
     }
-    if current.proposed_by_type == ActorType::User && current.proposed_by_user_id == Some(approver)
-    {
-        return Err(ApiError::forbidden(
-            "you proposed this remediation; someone else must decide it",
-        ));
-    }
-    let subject = assessment::Entity::find_by_id(current.assessment_id)
-        .one(&txn)
-        .await?;
-    if subject.is_some_and(|a| {
-        a.requested_by_type == ActorType::User && a.requested_by_user_id == Some(approver)
-    }) {
-        return Err(ApiError::forbidden(
-            "you requested the assessment behind this remediation; someone else must decide it",
-        ));
-    }
+    check_not_own(&txn, &current, approver, "decide").await?;
     let decided_before = approval::Entity::find()
         .filter(approval::Column::ProposalId.eq(current.id))
         .filter(approval::Column::ApproverUserId.eq(approver))

@@ -10,8 +10,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: AssessmentId,
-    /// The caller's idempotency key.
-    #[sea_orm(unique)]
+    /// The caller's idempotency key, unique per caller.
     pub request_id: String,
     /// SHA-256 of what was asked for under `request_id`, to tell a retry from a clash.
     pub request_fingerprint: String,

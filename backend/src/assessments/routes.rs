@@ -1,6 +1,7 @@
 //! `/assessments/*`.
 
-use super::service::{self, Requester};
+use super::service;
+use crate::auth::principal::Requester;
 use crate::auth::principal::{Authorized, perm};
 use crate::error::ApiResult;
 use crate::state::AppState;

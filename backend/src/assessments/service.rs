@@ -1,9 +1,10 @@
 //! Assessment commands and queries.
 
 use super::entity::{self as assessment, Model};
-use crate::approvals::tokens::{self, Purpose};
 use crate::audit::{Origin, record};
 use crate::auth::Principal;
+use crate::auth::approval_tokens::{self as tokens, Purpose};
+use crate::auth::principal::Requester;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::servers::entity::server;
@@ -19,6 +20,7 @@ use coordinator_api::assessments::{
 use coordinator_api::audit::ActorType;
 use coordinator_api::work::{AssessmentTask, TaskKind};
 use coordinator_api::{AssessmentId, ExecutionId, ServerId, ServerKind, UserId};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -34,22 +36,6 @@ const MAX_PAGE: u64 = 200;
 const WAITING: &str = "waiting for a reachable compliance server offering compliance_assessment";
 const QUEUED: &str = "queued for a compliance server";
 
-/// Who asked: the audit origin, and the person behind it if it was a person.
-pub struct Requester<'a> {
-    pub origin: &'a Origin,
-    pub user: Option<UserId>,
-}
-
-impl<'a> Requester<'a> {
-    pub fn new(principal: &Principal, origin: &'a Origin) -> Self {
-        let user = match principal {
-            Principal::User { id, .. } => Some(*id),
-            Principal::Server { .. } => None,
-        };
-        Self { origin, user }
-    }
-}
-
 fn is_name(value: &str, max: usize, extra: &[char]) -> bool {
     (1..=max).contains(&value.len())
         && value
@@ -57,11 +43,20 @@ fn is_name(value: &str, max: usize, extra: &[char]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
 }
 
+/// Request ids the coordinator gives its own assessments (re-assessments) start with this;
+/// callers cannot use it, so they can never occupy one in advance.
+const RESERVED_PREFIX: &str = "coordinator:";
+
 fn validate(request: &CreateAssessmentRequest) -> ApiResult<()> {
     if !is_name(&request.request_id, 128, &['-', '_', '.', ':']) {
         return Err(ApiError::validation(
             "requestId must be 1 to 128 characters of letters, digits, '-', '_', '.' or ':'",
         ));
+    }
+    if request.request_id.starts_with(RESERVED_PREFIX) {
+        return Err(ApiError::validation(format!(
+            "requestId must not start with `{RESERVED_PREFIX}`"
+        )));
     }
     if !is_name(&request.assessment_type, 64, &['-', '_']) {
         return Err(ApiError::validation(
@@ -187,6 +182,38 @@ async fn create(
 
 /// Requests an assessment; the same `requestId` with the same content returns the first one.
 /// Returns whether it was created now, and the answer.
+/// The assessment this caller already requested under `request_id`, if any.
+async fn earlier(
+    conn: &impl ConnectionTrait,
+    origin: &Origin,
+    request_id: &str,
+) -> ApiResult<Option<Model>> {
+    Ok(assessment::Entity::find()
+        .filter(assessment::Column::RequestedByType.eq(origin.actor.kind))
+        .filter(assessment::Column::RequestedBy.eq(origin.actor.name.as_str()))
+        .filter(assessment::Column::RequestId.eq(request_id))
+        .one(conn)
+        .await?)
+}
+
+/// The answer to a request whose key was used before: the same assessment, or a conflict.
+fn replay(
+    existing: &Model,
+    fingerprint: &str,
+    request: &CreateAssessmentRequest,
+) -> ApiResult<(bool, CreateAssessmentResponse)> {
+    if existing.request_fingerprint != fingerprint {
+        return Err(ApiError::conflict(format!(
+            "requestId `{}` was already used for a different assessment",
+            request.request_id
+        )));
+    }
+    Ok((false, answer(existing, request.options.auto_approve)))
+}
+
+/// Requests an assessment. `requestId` is the caller's idempotency key: the same request
+/// again returns the first assessment, even when both arrive at once. Returns whether it
+/// was created now, and the answer.
 #[tracing::instrument(skip_all, fields(request_id = %request.request_id))]
 pub async fn request(
     state: &AppState,
@@ -195,21 +222,29 @@ pub async fn request(
 ) -> ApiResult<(bool, CreateAssessmentResponse)> {
     validate(&request)?;
     let fingerprint = fingerprint(&request);
+    match request_new(state, requester, &request, &fingerprint).await {
+        // Lost a race with the same request: answer what the winner created.
+        Err(err) if err.code() == coordinator_api::ErrorCode::Conflict => {
+            match earlier(&state.db, requester.origin, &request.request_id).await? {
+                Some(existing) => replay(&existing, &fingerprint, &request),
+                None => Err(err),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn request_new(
+    state: &AppState,
+    requester: &Requester<'_>,
+    request: &CreateAssessmentRequest,
+    fingerprint: &str,
+) -> ApiResult<(bool, CreateAssessmentResponse)> {
     let auto_approve_ignored = request.options.auto_approve;
     let txn = db::begin_write(&state.db).await?;
-    let existing = assessment::Entity::find()
-        .filter(assessment::Column::RequestId.eq(request.request_id.as_str()))
-        .one(&txn)
-        .await?;
-    if let Some(existing) = existing {
+    if let Some(existing) = earlier(&txn, requester.origin, &request.request_id).await? {
         txn.commit().await?;
-        if existing.request_fingerprint != fingerprint {
-            return Err(ApiError::conflict(format!(
-                "requestId `{}` was already used for a different assessment",
-                request.request_id
-            )));
-        }
-        return Ok((false, answer(&existing, auto_approve_ignored)));
+        return replay(&existing, fingerprint, request);
     }
     let correlation_id = requester
         .origin
@@ -221,7 +256,7 @@ pub async fn request(
         state,
         NewAssessment {
             request_id: request.request_id.clone(),
-            fingerprint,
+            fingerprint: fingerprint.to_owned(),
             assessment_type: request.assessment_type.clone(),
             options: AssessmentOptions {
                 auto_approve: false,
@@ -270,17 +305,22 @@ fn answer(model: &Model, auto_approve_ignored: bool) -> CreateAssessmentResponse
     }
 }
 
-/// Queues the re-assessment of what an execution changed, inside its completion.
+/// Queues the re-assessment of what an execution changed, inside its completion: the same
+/// kind of assessment as the original, of the servers the actions touched, in its story.
 pub async fn request_follow_up(
     txn: &DatabaseTransaction,
     state: &AppState,
     origin: &Origin,
+    original: AssessmentId,
     execution: ExecutionId,
     targets: Vec<String>,
-    correlation_id: &str,
 ) -> ApiResult<AssessmentId> {
+    let original = assessment::Entity::find_by_id(original)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("assessment {original} vanished")))?;
     let requester = Requester { origin, user: None };
-    let request_id = format!("reassessment-after-execution-{execution}");
+    let request_id = format!("{RESERVED_PREFIX}reassessment-after-execution-{execution}");
     let fingerprint = hex::encode(Sha256::digest(request_id.as_bytes()));
     let created = create(
         txn,
@@ -288,11 +328,11 @@ pub async fn request_follow_up(
         NewAssessment {
             request_id,
             fingerprint,
-            assessment_type: "compliance".to_owned(),
-            options: AssessmentOptions::default(),
+            assessment_type: original.assessment_type,
+            options: serde_json::from_str(&original.options).map_err(ApiError::internal)?,
             target_servers: targets,
             requester: &requester,
-            correlation_id: correlation_id.to_owned(),
+            correlation_id: original.correlation_id,
             follows_execution: Some(execution),
         },
     )
@@ -359,11 +399,17 @@ pub async fn list(state: &AppState, query: &AssessmentQuery) -> ApiResult<Assess
         condition = condition.add(assessment::Column::CorrelationId.eq(correlation_id.as_str()));
     }
     if let Some(server) = &query.server {
+        // The JSON array holds `"name"`; LIKE wildcards in the name are matched literally.
         let quoted = serde_json::to_string(server).map_err(ApiError::internal)?;
+        let escaped = quoted
+            .replace('!', "!!")
+            .replace('%', "!%")
+            .replace('_', "!_");
+        let pattern = LikeExpr::new(format!("%{escaped}%")).escape('!');
         condition = condition.add(
             Condition::any()
                 .add(assessment::Column::AssignedServer.eq(server.as_str()))
-                .add(assessment::Column::TargetServers.contains(quoted)),
+                .add(Expr::col(assessment::Column::TargetServers).like(pattern)),
         );
     }
     let total = assessment::Entity::find()
@@ -502,7 +548,7 @@ pub async fn report_results(
     };
     check_results(&results)?;
     let txn = db::begin_write(&state.db).await?;
-    let current = assessment::Entity::find_by_id(id)
+    let current = db::locked(assessment::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;
@@ -561,7 +607,7 @@ pub async fn review(
         return Err(ApiError::validation("reason must be 1 to 2000 characters"));
     }
     let txn = db::begin_write(&state.db).await?;
-    let current = assessment::Entity::find_by_id(id)
+    let current = db::locked(assessment::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;

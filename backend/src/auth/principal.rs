@@ -308,6 +308,22 @@ impl FromRequest for SignedIn {
     }
 }
 
+/// Who asked: the audit origin, and the person behind it if it was a person.
+pub struct Requester<'a> {
+    pub origin: &'a Origin,
+    pub user: Option<UserId>,
+}
+
+impl<'a> Requester<'a> {
+    pub fn new(principal: &Principal, origin: &'a Origin) -> Self {
+        let user = match principal {
+            Principal::User { id, .. } => Some(*id),
+            Principal::Server { .. } => None,
+        };
+        Self { origin, user }
+    }
+}
+
 /// How a server registration is authorized.
 pub enum Registrar {
     /// An admin (with `manage_servers`) registers or re-registers any server.

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 pub enum SecretKind {
     ServerApiKey,
     EnrollmentKey,
+    ApprovalToken,
 }
 
 impl SecretKind {
@@ -19,6 +20,7 @@ impl SecretKind {
         match self {
             SecretKind::ServerApiKey => "mcs_",
             SecretKind::EnrollmentKey => "mce_",
+            SecretKind::ApprovalToken => "mca_",
         }
     }
 }

@@ -2,10 +2,11 @@
 
 use super::entity::{self as execution, Model};
 use crate::approvals::entity::approval;
-use crate::approvals::tokens::{self, Purpose};
+use crate::approvals::service::check_not_own;
 use crate::assessments::service as assessments;
 use crate::audit::{Origin, record};
 use crate::auth::Principal;
+use crate::auth::approval_tokens::{self as tokens, Purpose};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::remediations::actions;
@@ -23,13 +24,16 @@ use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::work::{ExecutionTask, TaskKind};
 use coordinator_api::{ExecutionId, ServerId, ServerKind, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
 const MAX_REPORT_BYTES: usize = 256 * 1024;
 const MAX_MESSAGE_CHARS: usize = 2000;
+/// Not read for executions: a lost lease requeues one only while none of its actions has
+/// started, and interrupts it after, so its attempts never run out.
+const EXECUTION_REQUEUES: u32 = 1_000;
 
 fn is_finished(status: ActionStatus) -> bool {
     matches!(
@@ -41,13 +45,35 @@ fn is_finished(status: ActionStatus) -> bool {
     )
 }
 
-fn progress_of(model: &Model) -> Vec<ActionProgress> {
-    serde_json::from_str(&model.actions).unwrap_or_default()
+/// Actions only move forward: pending → running → a final status (or straight to final);
+/// a failed or succeeded action may still be rolled back.
+fn may_move(from: ActionStatus, to: ActionStatus) -> bool {
+    match from {
+        ActionStatus::Pending => to != ActionStatus::Pending,
+        ActionStatus::Running => !matches!(to, ActionStatus::Pending | ActionStatus::Running),
+        ActionStatus::Failed | ActionStatus::Succeeded => to == ActionStatus::RolledBack,
+        ActionStatus::Skipped | ActionStatus::RolledBack => false,
+    }
+}
+
+/// The per-action progress. Unreadable progress is an error, never "nothing started".
+fn progress_of(model: &Model) -> ApiResult<Vec<ActionProgress>> {
+    serde_json::from_str(&model.actions).map_err(ApiError::internal)
+}
+
+/// Installers' messages and reports may quote what they ran: env values never leave as text.
+fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| s.len() >= 4)
+        .fold(text.to_owned(), |text, secret| {
+            text.replace(secret.as_str(), "••••")
+        })
 }
 
 /// An execution in the shape the specification gives it.
-pub fn to_wire(model: Model) -> Execution {
-    let actions = progress_of(&model);
+pub fn to_wire(model: Model) -> ApiResult<Execution> {
+    let actions = progress_of(&model)?;
     let total = actions.len() as u32;
     let completed = actions.iter().filter(|a| is_finished(a.status)).count() as u32;
     let successful = actions
@@ -67,7 +93,7 @@ pub fn to_wire(model: Model) -> Execution {
         }
         _ => None,
     };
-    Execution {
+    Ok(Execution {
         execution_id: model.id,
         proposal_id: model.proposal_id,
         status: model.status,
@@ -92,7 +118,7 @@ pub fn to_wire(model: Model) -> Execution {
         reassessment_id: model.reassessment_id,
         correlation_id: model.correlation_id,
         created_at: model.created_at,
-    }
+    })
 }
 
 fn initial_progress(proposal: &proposal::Model) -> ApiResult<String> {
@@ -114,7 +140,7 @@ struct NewExecution {
     dry_run: bool,
     rollback_on_failure: bool,
     parallel_execution: bool,
-    released: Option<(String, DateTime<Utc>)>,
+    released_by: Option<String>,
 }
 
 async fn insert(
@@ -123,7 +149,7 @@ async fn insert(
     new: NewExecution,
 ) -> ApiResult<Model> {
     let now = Utc::now();
-    let (released_by, released_at) = new.released.unzip();
+    let released_at: Option<DateTime<Utc>> = new.released_by.as_ref().map(|_| now);
     Ok(execution::ActiveModel {
         proposal_id: Set(proposal.id),
         status: Set(new.status),
@@ -131,7 +157,7 @@ async fn insert(
         rollback_on_failure: Set(new.rollback_on_failure),
         parallel_execution: Set(new.parallel_execution),
         payload_digest: Set(proposal.payload_digest.clone()),
-        released_by: Set(released_by),
+        released_by: Set(new.released_by),
         released_at: Set(released_at),
         installer: Set(None),
         actions: Set(initial_progress(proposal)?),
@@ -162,14 +188,70 @@ pub async fn create_pending(
             dry_run: false,
             rollback_on_failure: true,
             parallel_execution: false,
-            released: None,
+            released_by: None,
         },
     )
     .await?;
     Ok(created.id)
 }
 
-/// Releases an approved proposal to the installers: the real run, or a dry run next to it.
+/// The run a release starts: a dry run beside the approved one, the approved run itself, or
+/// — when the last run was interrupted — a new run, which only a person's release creates.
+async fn run_to_release(
+    txn: &DatabaseTransaction,
+    current: &proposal::Model,
+    request: &ExecuteRequest,
+    releaser: &str,
+) -> ApiResult<Model> {
+    if request.dry_run {
+        return insert(
+            txn,
+            current,
+            NewExecution {
+                status: ExecutionStatus::Queued,
+                dry_run: true,
+                rollback_on_failure: request.rollback_on_failure,
+                parallel_execution: request.parallel_execution,
+                released_by: Some(releaser.to_owned()),
+            },
+        )
+        .await;
+    }
+    let latest = execution::Entity::find()
+        .filter(execution::Column::ProposalId.eq(current.id))
+        .filter(execution::Column::DryRun.eq(false))
+        .order_by_desc(execution::Column::Id)
+        .one(txn)
+        .await?;
+    let run = match latest {
+        Some(run) if run.status == ExecutionStatus::Pending => run,
+        Some(run) if run.status == ExecutionStatus::Interrupted => {
+            create_pending(txn, current).await?;
+            execution::Entity::find()
+                .filter(execution::Column::ProposalId.eq(current.id))
+                .filter(execution::Column::Status.eq(ExecutionStatus::Pending))
+                .one(txn)
+                .await?
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the new run vanished")))?
+        }
+        _ => {
+            return Err(ApiError::conflict(format!(
+                "proposal {} has already been released",
+                current.id
+            )));
+        }
+    };
+    let mut active = run.into_active_model();
+    active.status = Set(ExecutionStatus::Queued);
+    active.rollback_on_failure = Set(request.rollback_on_failure);
+    active.parallel_execution = Set(request.parallel_execution);
+    active.released_by = Set(Some(releaser.to_owned()));
+    active.released_at = Set(Some(Utc::now()));
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(txn).await?)
+}
+
+/// Releases an approved proposal to the installers: the real run, or a dry run beside it.
 #[tracing::instrument(skip_all, fields(proposal = %request.proposal_id))]
 pub async fn execute(
     state: &AppState,
@@ -178,11 +260,7 @@ pub async fn execute(
     request: ExecuteRequest,
 ) -> ApiResult<ExecuteResponse> {
     let txn = db::begin_write(&state.db).await?;
-    let mut query = proposal::Entity::find_by_id(request.proposal_id);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    let current = query
+    let current = db::locked(proposal::Entity::find_by_id(request.proposal_id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("proposal {}", request.proposal_id)))?;
@@ -193,6 +271,7 @@ pub async fn execute(
             current.id, current.status
         )));
     }
+    check_not_own(&txn, &current, releaser, "release").await?;
     tokens::redeem(
         &txn,
         &request.approval_token,
@@ -211,39 +290,7 @@ pub async fn execute(
     {
         return Err(remediations::changed_since_proposed());
     }
-    let released = Some((origin.actor.name.clone(), Utc::now()));
-    let run = if request.dry_run {
-        insert(
-            &txn,
-            &current,
-            NewExecution {
-                status: ExecutionStatus::Queued,
-                dry_run: true,
-                rollback_on_failure: request.rollback_on_failure,
-                parallel_execution: request.parallel_execution,
-                released,
-            },
-        )
-        .await?
-    } else {
-        let pending = execution::Entity::find()
-            .filter(execution::Column::ProposalId.eq(current.id))
-            .filter(execution::Column::DryRun.eq(false))
-            .filter(execution::Column::Status.eq(ExecutionStatus::Pending))
-            .one(&txn)
-            .await?
-            .ok_or_else(|| {
-                ApiError::conflict(format!("proposal {} has already been released", current.id))
-            })?;
-        let mut active = pending.into_active_model();
-        active.status = Set(ExecutionStatus::Queued);
-        active.rollback_on_failure = Set(request.rollback_on_failure);
-        active.parallel_execution = Set(request.parallel_execution);
-        active.released_by = Set(released.as_ref().map(|(by, _)| by.clone()));
-        active.released_at = Set(released.map(|(_, at)| at));
-        active.updated_at = Set(Utc::now());
-        active.update(&txn).await?
-    };
+    let run = run_to_release(&txn, &current, &request, &origin.actor.name).await?;
     let stored = actions::parse_stored(&current.actions)?;
     work::enqueue(
         &txn,
@@ -252,8 +299,7 @@ pub async fn execute(
             subject_id: run.id.0,
             server_kind: ServerKind::Installer,
             requires: remediations::required_capabilities(&stored),
-            // An execution is never retried once it started; requeues before that are free.
-            max_attempts: u32::MAX >> 1,
+            max_attempts: EXECUTION_REQUEUES,
         },
     )
     .await?;
@@ -284,8 +330,10 @@ pub async fn execute(
     })
 }
 
-/// An installer took the execution of `item`. Returns the task, or `None` when the payload
-/// no longer matches the approval: then the execution fails, recorded, and nothing is sent.
+/// An installer took the execution of `item`. Returns the task, or `None` when the stored
+/// payload no longer matches the approval or cannot be opened (a changed `ENCRYPTION_KEY`,
+/// altered ciphertext): then the execution fails, recorded, and nothing is sent — rather
+/// than failing every claim queued behind it.
 pub async fn claimed(
     txn: &DatabaseTransaction,
     state: &AppState,
@@ -306,13 +354,18 @@ pub async fn claimed(
             ApiError::internal(anyhow::anyhow!("execution {} has no proposal", current.id))
         })?;
     let origin = origin.correlated(&current.correlation_id);
-    let opened = remediations::opened_actions(state, &parent)?;
-    let salt = hex::decode(&parent.digest_salt).map_err(ApiError::internal)?;
-    let digest = coordinator_api::digest::payload_digest(&opened, &salt);
+    let opened = remediations::opened_actions(state, &parent).ok();
+    let salt = hex::decode(&parent.digest_salt).ok();
+    let matches = match (&opened, &salt) {
+        (Some(actions), Some(salt)) => {
+            coordinator_api::digest::payload_digest(actions, salt) == current.payload_digest
+        }
+        _ => false,
+    };
     let now = Utc::now();
     let mut active = current.clone().into_active_model();
     active.updated_at = Set(now);
-    if digest != current.payload_digest {
+    let (true, Some(opened)) = (matches, opened) else {
         active.status = Set(ExecutionStatus::Failed);
         active.finished_at = Set(Some(now));
         active.update(txn).await?;
@@ -323,11 +376,14 @@ pub async fn claimed(
             origin
                 .entry("execution_refused")
                 .target(format!("execution:{}", current.id))
-                .details(json!({ "reason": "payload digest differs from the approved one", "server": server })),
+                .details(json!({
+                    "reason": "the stored actions do not match the approved digest, or cannot be opened",
+                    "server": server,
+                })),
         )
         .await?;
         return Ok(None);
-    }
+    };
     active.status = Set(ExecutionStatus::Running);
     active.installer = Set(Some(server.clone()));
     active.started_at = Set(Some(now));
@@ -354,8 +410,9 @@ pub async fn claimed(
     }))
 }
 
-/// The installer's lease ran out. Work that never started goes back to the queue; work that
-/// had started is interrupted and waits for a person: it is never retried silently.
+/// The installer's lease ran out. A run none of whose actions was reported started goes
+/// back to the queue (installers report `running` before they touch anything); one that had
+/// started is interrupted and waits for a person: it is never retried silently.
 pub async fn lease_expired(
     txn: &DatabaseTransaction,
     state: &AppState,
@@ -367,9 +424,10 @@ pub async fn lease_expired(
     else {
         return work::finish(txn, item, WorkStatus::Failed).await;
     };
-    let started = progress_of(&current)
-        .iter()
-        .any(|a| a.status != ActionStatus::Pending);
+    // Progress that cannot be read is treated as started: the safe side.
+    let started = progress_of(&current).map_or(true, |p| {
+        p.iter().any(|a| a.status != ActionStatus::Pending)
+    });
     let lost_by = item.leased_by.clone();
     let task_id = item.id;
     let mut active = current.clone().into_active_model();
@@ -377,6 +435,7 @@ pub async fn lease_expired(
     let action = if started {
         work::finish(txn, item, WorkStatus::Failed).await?;
         active.status = Set(ExecutionStatus::Interrupted);
+        active.current_action = Set(None);
         active.finished_at = Set(Some(Utc::now()));
         "execution_interrupted"
     } else {
@@ -421,31 +480,51 @@ fn check_message(message: &Option<String>) -> ApiResult<()> {
     Ok(())
 }
 
-/// Locks the execution and checks the caller holds its lease and reports the approved digest.
+/// What an installer reports on: the execution, locked so concurrent reports apply one
+/// after the other; its lease; and the env values to keep out of its messages.
+struct Reported {
+    execution: Model,
+    lease: work_item::Model,
+    secrets: Vec<String>,
+}
+
 async fn reported_on(
     txn: &DatabaseTransaction,
+    state: &AppState,
     principal: &Principal,
     id: ExecutionId,
     digest: &str,
-) -> ApiResult<(Model, work_item::Model)> {
+) -> ApiResult<Reported> {
     let server = installer_of(principal)?;
-    let current = execution::Entity::find_by_id(id)
+    let execution = db::locked(execution::Entity::find_by_id(id), txn)
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("execution {id}")))?;
     let lease = work::held_lease(txn, TaskKind::Execution, id.0, server).await?;
-    if digest != current.payload_digest {
+    if digest != execution.payload_digest {
         return Err(ApiError::conflict(
             "the payload digest differs from the approved one; the report was refused",
         ));
     }
-    if current.status != ExecutionStatus::Running {
+    if execution.status != ExecutionStatus::Running {
         return Err(ApiError::conflict(format!(
             "execution {id} is {}",
-            current.status
+            execution.status
         )));
     }
-    Ok((current, lease))
+    let parent = proposal::Entity::find_by_id(execution.proposal_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("execution {id} has no proposal")))?;
+    let secrets = remediations::opened_actions(state, &parent)?
+        .iter()
+        .flat_map(|a| a.env.values().map(|v| v.expose().to_owned()))
+        .collect();
+    Ok(Reported {
+        execution,
+        lease,
+        secrets,
+    })
 }
 
 #[tracing::instrument(skip_all, fields(execution = %id))]
@@ -458,8 +537,13 @@ pub async fn progress(
 ) -> ApiResult<Execution> {
     check_message(&request.message)?;
     let txn = db::begin_write(&state.db).await?;
-    let (current, _lease) = reported_on(&txn, principal, id, &request.payload_digest).await?;
-    let mut actions = progress_of(&current);
+    let Reported {
+        execution: current,
+        secrets,
+        ..
+    } = reported_on(&txn, state, principal, id, &request.payload_digest).await?;
+    let message = request.message.as_deref().map(|m| redact(m, &secrets));
+    let mut actions = progress_of(&current)?;
     let action = actions
         .iter_mut()
         .find(|a| a.action_id == request.action_id)
@@ -469,9 +553,15 @@ pub async fn progress(
                 request.action_id
             ))
         })?;
+    if !may_move(action.status, request.status) {
+        return Err(ApiError::conflict(format!(
+            "action `{}` is {}; it cannot become {}",
+            request.action_id, action.status, request.status
+        )));
+    }
     let now = Utc::now();
     action.status = request.status;
-    action.message = request.message.clone();
+    action.message = message.clone();
     action.updated_at = Some(now);
     let mut active = current.clone().into_active_model();
     active.current_action = Set(match request.status {
@@ -489,12 +579,12 @@ pub async fn progress(
             .correlated(&updated.correlation_id)
             .entry("execution_progress")
             .target(format!("execution:{id}"))
-            .details(json!({ "actionId": request.action_id, "status": request.status, "message": request.message })),
+            .details(json!({ "actionId": request.action_id, "status": request.status, "message": message })),
     )
     .await?;
     txn.commit().await?;
     state.audited();
-    Ok(to_wire(updated))
+    to_wire(updated)
 }
 
 #[tracing::instrument(skip_all, fields(execution = %id))]
@@ -506,19 +596,38 @@ pub async fn complete(
     request: CompleteRequest,
 ) -> ApiResult<Execution> {
     check_message(&request.message)?;
-    let report = match &request.report {
-        Some(report) => {
-            let text = report.to_string();
-            if text.len() > MAX_REPORT_BYTES {
-                return Err(ApiError::validation("report: at most 256 KiB"));
-            }
-            Some(text)
-        }
-        None => None,
-    };
+    let report = request.report.as_ref().map(serde_json::Value::to_string);
+    if report.as_ref().is_some_and(|r| r.len() > MAX_REPORT_BYTES) {
+        return Err(ApiError::validation("report: at most 256 KiB"));
+    }
     let txn = db::begin_write(&state.db).await?;
-    let (current, lease) = reported_on(&txn, principal, id, &request.payload_digest).await?;
+    let Reported {
+        execution: current,
+        lease,
+        secrets,
+    } = reported_on(&txn, state, principal, id, &request.payload_digest).await?;
     let origin = origin.correlated(&current.correlation_id);
+    let unfinished: Vec<String> = progress_of(&current)?
+        .into_iter()
+        .filter(|a| !matches!(a.status, ActionStatus::Succeeded | ActionStatus::Skipped))
+        .map(|a| a.action_id)
+        .collect();
+    if request.outcome == ExecutionOutcome::Succeeded && !current.dry_run && !unfinished.is_empty()
+    {
+        return Err(ApiError::validation(format!(
+            "a run succeeds when every action succeeded or was skipped; not yet: {}",
+            unfinished.join(", ")
+        )));
+    }
+    let message = request.message.as_deref().map(|m| redact(m, &secrets));
+    // Redacted as JSON text; if it no longer parses after redaction, it is kept as a string.
+    let report = report.map(|r| {
+        let clean = redact(&r, &secrets);
+        match serde_json::from_str::<serde_json::Value>(&clean) {
+            Ok(_) => clean,
+            Err(_) => serde_json::Value::String(clean).to_string(),
+        }
+    });
     let now = Utc::now();
     let mut active = current.clone().into_active_model();
     active.status = Set(match request.outcome {
@@ -553,9 +662,9 @@ pub async fn complete(
                 &txn,
                 state,
                 &Origin::system("workflow"),
+                parent.assessment_id,
                 id,
                 remediations::touched_servers(&stored),
-                &current.correlation_id,
             )
             .await?;
             active.reassessment_id = Set(Some(follow_up));
@@ -572,7 +681,7 @@ pub async fn complete(
             .details(json!({
                 "outcome": request.outcome,
                 "dryRun": updated.dry_run,
-                "message": request.message,
+                "message": message,
                 "reassessmentId": reassessment,
             })),
     )
@@ -594,13 +703,44 @@ pub async fn complete(
     if reassessment.is_some() {
         state.work_queued();
     }
-    Ok(to_wire(updated))
+    to_wire(updated)
 }
 
 pub async fn get(state: &AppState, id: ExecutionId) -> ApiResult<Execution> {
     execution::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .map(to_wire)
         .ok_or_else(|| ApiError::not_found(format!("execution {id}")))
+        .and_then(to_wire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_only_move_forward() {
+        use ActionStatus::*;
+        assert!(
+            may_move(Pending, Running)
+                && may_move(Running, Succeeded)
+                && may_move(Pending, Skipped)
+        );
+        assert!(may_move(Failed, RolledBack) && may_move(Succeeded, RolledBack));
+        assert!(
+            !may_move(Running, Pending)
+                && !may_move(Succeeded, Running)
+                && !may_move(Skipped, Failed)
+        );
+        assert!(!may_move(Pending, Pending) && !may_move(Running, Running));
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_free_text() {
+        let secrets = vec!["s3cr3t-value".to_owned(), "ab".to_owned()];
+        assert_eq!(
+            redact("connect to s3cr3t-value failed (ab)", &secrets),
+            "connect to •••• failed (ab)"
+        );
+    }
 }

@@ -5,10 +5,9 @@
 //!   generating configuration is low. Critical priority raises it to at least medium; env
 //!   values (secrets) raise it one level.
 //! - Effort: one action is low, two to four medium, five or more high.
-//! - Success rate: starts high. A package run without a pinned version (`npx -y pkg`,
-//!   `uvx pkg`, `pip install pkg` without `@1.2.3` / `==1.2.3`) lowers it to medium, and so
-//!   does more than one action run in parallel; a command outside the configured allow-list
-//!   lowers it to low.
+//! - Success rate: starts high. A package run through a launcher (`npx`, `bunx`, `pnpx`,
+//!   `uvx`, `pipx run`) without a pinned version (`pkg@1.2.3`, `pkg==1.2.3`) lowers it to
+//!   medium; a command outside the configured allow-list (`COMMAND_ALLOWLIST`) lowers it to low.
 
 use coordinator_api::remediations::{ActionType, Level, Priority, ProposedAction, Risk};
 
@@ -53,12 +52,7 @@ fn is_pinned(package: &str) -> bool {
     version.is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()) && v != "latest")
 }
 
-pub fn assess(
-    priority: Priority,
-    actions: &[ProposedAction],
-    allowlist: &[String],
-    parallel_hint: bool,
-) -> Risk {
+pub fn assess(priority: Priority, actions: &[ProposedAction], allowlist: &[String]) -> Risk {
     let mut reasons = Vec::new();
 
     let mut impact = Level::Low;
@@ -132,10 +126,6 @@ pub fn assess(
             ));
         }
     }
-    if parallel_hint && actions.len() > 1 {
-        success_rate = lower(success_rate, Level::Medium);
-        reasons.push("success rate lowered: several actions at once".to_owned());
-    }
     Risk {
         impact,
         effort,
@@ -179,7 +169,6 @@ mod tests {
                 false,
             )],
             &allow(),
-            false,
         );
         assert_eq!(
             (risk.impact, risk.effort, risk.success_rate),
@@ -198,7 +187,6 @@ mod tests {
                 true,
             )],
             &allow(),
-            false,
         );
         assert_eq!(risk.success_rate, Level::Medium);
         assert_eq!(risk.impact, Level::High);
@@ -209,7 +197,6 @@ mod tests {
             Priority::Low,
             &[action(ActionType::InstallServer, "curl", &["x"], false)],
             &allow(),
-            false,
         );
         assert_eq!(risk.success_rate, Level::Low);
     }

@@ -1,7 +1,7 @@
 //! `/remediations` and `/remediations/{id}`: proposals.
 
 use super::service;
-use crate::assessments::service::Requester;
+use crate::auth::principal::Requester;
 use crate::auth::principal::{Authorized, perm};
 use crate::error::ApiResult;
 use crate::state::AppState;

@@ -5,14 +5,13 @@ use super::entity::{self as proposal, Model};
 use super::risk;
 use crate::approvals::entity::approval;
 use crate::assessments::entity as assessment;
-use crate::assessments::service::Requester;
 use crate::audit::{Origin, record};
+use crate::auth::principal::Requester;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::executions::entity as execution;
 use crate::state::AppState;
 use chrono::Utc;
-use coordinator_api::ProposalId;
 use coordinator_api::approvals::{ApprovalRecord, Decision};
 use coordinator_api::assessments::AssessmentStatus;
 use coordinator_api::digest::payload_digest;
@@ -20,12 +19,14 @@ use coordinator_api::remediations::{
     Proposal, ProposalPage, ProposalQuery, ProposalStatus, ProposeRequest, ProposeResponse,
     ProposedAction,
 };
+use coordinator_api::{ExecutionId, ProposalId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
+use std::collections::HashMap;
 
 const MAX_ISSUES: usize = 64;
 const MAX_ROLLBACK_PLAN_CHARS: usize = 4000;
@@ -87,7 +88,6 @@ pub async fn propose(
         request.priority,
         &request.proposed_actions,
         &state.config.command_allowlist,
-        false,
     );
     let approvals_required = state.config.approval_policy.required(request.priority);
 
@@ -182,18 +182,44 @@ fn effective_status(model: &Model) -> ProposalStatus {
     }
 }
 
-async fn to_wire(conn: &impl ConnectionTrait, model: Model) -> ApiResult<Proposal> {
-    let approvals = approval::Entity::find()
-        .filter(approval::Column::ProposalId.eq(model.id))
+/// The decisions and newest real run of each proposal in `ids`, in two queries.
+async fn decisions_and_runs(
+    conn: &impl ConnectionTrait,
+    ids: &[ProposalId],
+) -> ApiResult<(
+    HashMap<ProposalId, Vec<approval::Model>>,
+    HashMap<ProposalId, ExecutionId>,
+)> {
+    let mut decisions: HashMap<ProposalId, Vec<approval::Model>> = HashMap::new();
+    for decision in approval::Entity::find()
+        .filter(approval::Column::ProposalId.is_in(ids.iter().copied()))
         .order_by_asc(approval::Column::Id)
         .all(conn)
-        .await?;
-    let latest_execution = execution::Entity::find()
-        .filter(execution::Column::ProposalId.eq(model.id))
+        .await?
+    {
+        decisions
+            .entry(decision.proposal_id)
+            .or_default()
+            .push(decision);
+    }
+    let mut runs = HashMap::new();
+    for run in execution::Entity::find()
+        .filter(execution::Column::ProposalId.is_in(ids.iter().copied()))
         .filter(execution::Column::DryRun.eq(false))
-        .order_by_desc(execution::Column::Id)
-        .one(conn)
-        .await?;
+        .order_by_asc(execution::Column::Id)
+        .all(conn)
+        .await?
+    {
+        runs.insert(run.proposal_id, run.id);
+    }
+    Ok((decisions, runs))
+}
+
+fn to_wire(
+    model: Model,
+    approvals: Vec<approval::Model>,
+    latest_execution: Option<ExecutionId>,
+) -> ApiResult<Proposal> {
     let stored: Vec<StoredAction> = actions::parse_stored(&model.actions)?;
     let status = effective_status(&model);
     Ok(Proposal {
@@ -224,7 +250,7 @@ async fn to_wire(conn: &impl ConnectionTrait, model: Model) -> ApiResult<Proposa
             .collect(),
         proposed_by: model.proposed_by,
         correlation_id: model.correlation_id,
-        execution_id: latest_execution.map(|e| e.id),
+        execution_id: latest_execution,
         requires_approval: true,
         auto_executed: false,
         expires_at: model.expires_at,
@@ -238,7 +264,12 @@ pub async fn get(state: &AppState, id: ProposalId) -> ApiResult<Proposal> {
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("proposal {id}")))?;
-    to_wire(&state.db, model).await
+    let (mut decisions, runs) = decisions_and_runs(&state.db, &[id]).await?;
+    to_wire(
+        model,
+        decisions.remove(&id).unwrap_or_default(),
+        runs.get(&id).copied(),
+    )
 }
 
 pub async fn list(state: &AppState, query: &ProposalQuery) -> ApiResult<ProposalPage> {
@@ -250,9 +281,24 @@ pub async fn list(state: &AppState, query: &ProposalQuery) -> ApiResult<Proposal
     }
     let offset = query.offset.unwrap_or(0);
     let mut condition = Condition::all();
-    if let Some(status) = query.status {
-        condition = condition.add(proposal::Column::Status.eq(status));
-    }
+    let now = Utc::now();
+    // Filter by the status a reader sees: a pending proposal past its deadline is expired.
+    condition = match query.status {
+        Some(ProposalStatus::Pending) => condition
+            .add(proposal::Column::Status.eq(ProposalStatus::Pending))
+            .add(proposal::Column::ExpiresAt.gt(now)),
+        Some(ProposalStatus::Expired) => condition.add(
+            Condition::any()
+                .add(proposal::Column::Status.eq(ProposalStatus::Expired))
+                .add(
+                    Condition::all()
+                        .add(proposal::Column::Status.eq(ProposalStatus::Pending))
+                        .add(proposal::Column::ExpiresAt.lte(now)),
+                ),
+        ),
+        Some(status) => condition.add(proposal::Column::Status.eq(status)),
+        None => condition,
+    };
     if let Some(priority) = query.priority {
         condition = condition.add(proposal::Column::Priority.eq(priority));
     }
@@ -273,10 +319,19 @@ pub async fn list(state: &AppState, query: &ProposalQuery) -> ApiResult<Proposal
         .offset(offset)
         .all(&state.db)
         .await?;
-    let mut proposals = Vec::with_capacity(rows.len());
-    for row in rows {
-        proposals.push(to_wire(&state.db, row).await?);
-    }
+    let ids: Vec<ProposalId> = rows.iter().map(|r| r.id).collect();
+    let (mut decisions, runs) = decisions_and_runs(&state.db, &ids).await?;
+    let proposals = rows
+        .into_iter()
+        .map(|row| {
+            let id = row.id;
+            to_wire(
+                row,
+                decisions.remove(&id).unwrap_or_default(),
+                runs.get(&id).copied(),
+            )
+        })
+        .collect::<ApiResult<_>>()?;
     Ok(ProposalPage {
         success: true,
         proposals,

@@ -10,8 +10,8 @@ use chrono::Utc;
 use coordinator_api::users::{CreateUserRequest, UpdateUserRequest, User};
 use coordinator_api::{Role, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -124,13 +124,13 @@ pub async fn create(
 /// The other active admins, locked until the transaction ends (on Postgres; SQLite has one
 /// writer anyway), so two admins cannot demote each other at the same moment.
 async fn active_admins_other_than(conn: &impl ConnectionTrait, id: UserId) -> ApiResult<u64> {
-    let mut query = user::Entity::find()
-        .filter(user::Column::Role.eq(Role::Admin))
-        .filter(user::Column::Disabled.eq(false))
-        .filter(user::Column::Id.ne(id));
-    if conn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
-    }
+    let query = db::locked(
+        user::Entity::find()
+            .filter(user::Column::Role.eq(Role::Admin))
+            .filter(user::Column::Disabled.eq(false))
+            .filter(user::Column::Id.ne(id)),
+        conn,
+    );
     Ok(query.all(conn).await?.len() as u64)
 }
 
@@ -159,11 +159,7 @@ pub async fn update(
         None => None,
     };
     let txn = db::begin_write(&state.db).await?;
-    let mut query = user::Entity::find_by_id(id);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    let current = query
+    let current = db::locked(user::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;

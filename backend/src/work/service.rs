@@ -18,7 +18,7 @@ use coordinator_api::work::{ClaimRequest, HeartbeatRequest, HeartbeatResponse, T
 use coordinator_api::{ServerId, ServerKind, TaskId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::time::Instant;
@@ -121,8 +121,11 @@ pub async fn claim(
     loop {
         // Registered before looking, so work queued in between is not missed.
         let notified = state.work_available.notified();
-        if let Some(task) = claim_once(state, &server_id, &kinds, lease_seconds, origin).await? {
-            return Ok(Some(task));
+        match claim_once(state, &server_id, &kinds, lease_seconds, origin).await? {
+            Claim::Taken(task) => return Ok(Some(*task)),
+            // That one was refused and recorded; other work may still fit.
+            Claim::Refused => continue,
+            Claim::Nothing => {}
         }
         let now = Instant::now();
         if now >= deadline {
@@ -134,40 +137,60 @@ pub async fn claim(
     }
 }
 
+/// What one attempt to claim came to.
+enum Claim {
+    Taken(Box<Task>),
+    /// The task taken could not be handed out (its payload no longer matches its approval).
+    Refused,
+    Nothing,
+}
+
 async fn claim_once(
     state: &AppState,
     server_id: &ServerId,
     kinds: &[TaskKind],
     lease_seconds: u32,
     origin: &Origin,
-) -> ApiResult<Option<Task>> {
+) -> ApiResult<Claim> {
     let txn = db::begin_write(&state.db).await?;
     let server = server::Entity::find_by_id(server_id.clone())
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the server is no longer registered"))?;
     let offered = offered(&server);
-    let mut query = work_item::Entity::find()
+    // A server that claims is alive, whether or not it also pings.
+    server::Entity::update_many()
+        .col_expr(server::Column::LastSeenAt, Expr::value(Utc::now()))
+        .filter(server::Column::Id.eq(server_id.clone()))
+        .exec(&txn)
+        .await?;
+    // Candidates are read unlocked; only the one taken is locked, skipping it if another
+    // claimer got there first, so concurrent claimers never block or starve each other.
+    let candidates = work_item::Entity::find()
         .filter(work_item::Column::Status.eq(WorkStatus::Queued))
         .filter(work_item::Column::ServerKind.eq(server.kind))
         .filter(work_item::Column::Kind.is_in(kinds.iter().copied()))
         .order_by_asc(work_item::Column::Id)
-        .limit(CANDIDATES);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_with_behavior(
-            sea_orm::sea_query::LockType::Update,
-            sea_orm::sea_query::LockBehavior::SkipLocked,
-        );
-    }
-    let candidates = query.all(&txn).await?;
+        .limit(CANDIDATES)
+        .all(&txn)
+        .await?;
     let fits = |item: &work_item::Model| {
         serde_json::from_str::<Vec<String>>(&item.requires)
             .map(|requires| requires.iter().all(|r| offered.contains(r)))
             .unwrap_or(false)
     };
-    let Some(item) = candidates.into_iter().find(fits) else {
+    let mut taken = None;
+    for candidate in candidates.iter().filter(|item| fits(item)) {
+        let still_queued = work_item::Entity::find_by_id(candidate.id)
+            .filter(work_item::Column::Status.eq(WorkStatus::Queued));
+        if let Some(item) = db::locked_or_skipped(still_queued, &txn).one(&txn).await? {
+            taken = Some(item);
+            break;
+        }
+    }
+    let Some(item) = taken else {
         txn.commit().await?;
-        return Ok(None);
+        return Ok(Claim::Nothing);
     };
     let now = Utc::now();
     let lease_expires_at = now + Duration::seconds(i64::from(lease_seconds));
@@ -197,18 +220,17 @@ async fn claim_once(
         TaskKind::Execution => {
             match executions::service::claimed(&txn, state, &item, server_id, origin).await? {
                 Some(execution) => task.execution = Some(execution),
-                // Refused (its payload no longer matches the approval): recorded, not handed out.
                 None => {
                     txn.commit().await?;
                     state.audited();
-                    return Ok(None);
+                    return Ok(Claim::Refused);
                 }
             }
         }
     }
     txn.commit().await?;
     state.audited();
-    Ok(Some(task))
+    Ok(Claim::Taken(Box::new(task)))
 }
 
 /// 409 when the lease has ended (expired, reclaimed or finished), 403 when another server
@@ -234,10 +256,12 @@ pub async fn held_lease(
     subject_id: i64,
     server: &ServerId,
 ) -> ApiResult<work_item::Model> {
-    let item = work_item::Entity::find()
+    // Locked until the report commits, so the reaper cannot take the work back meanwhile.
+    let newest = work_item::Entity::find()
         .filter(work_item::Column::Kind.eq(kind))
         .filter(work_item::Column::SubjectId.eq(subject_id))
-        .order_by_desc(work_item::Column::Id)
+        .order_by_desc(work_item::Column::Id);
+    let item = db::locked(newest, txn)
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::conflict("nothing is queued for this"))?;
@@ -245,7 +269,7 @@ pub async fn held_lease(
     Ok(item)
 }
 
-/// Marks a leased item finished.
+/// Ends a lease: the work is done, or given up.
 pub async fn finish(
     txn: &DatabaseTransaction,
     item: work_item::Model,
@@ -259,7 +283,7 @@ pub async fn finish(
     Ok(())
 }
 
-/// Puts a leased item back in the queue.
+/// Ends a lease and offers the work to the next claimer.
 pub async fn requeue(txn: &DatabaseTransaction, item: work_item::Model) -> ApiResult<()> {
     let mut active = item.into_active_model();
     active.status = Set(WorkStatus::Queued);
@@ -323,12 +347,7 @@ pub async fn reap_expired_leases(state: &AppState) -> ApiResult<usize> {
         .filter(work_item::Column::LeaseExpiresAt.lt(Utc::now()))
         .order_by_asc(work_item::Column::Id)
         .limit(100);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_with_behavior(
-            sea_orm::sea_query::LockType::Update,
-            sea_orm::sea_query::LockBehavior::SkipLocked,
-        );
-    }
+    query = db::locked_or_skipped(query, &txn);
     let expired = query.all(&txn).await?;
     let count = expired.len();
     for item in expired {

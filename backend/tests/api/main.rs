@@ -15,3 +15,4 @@ mod tokens;
 mod users;
 mod workflow;
 mod workflow_races;
+mod workflow_rules;

@@ -708,6 +708,13 @@ dual_test!(assessment_requests_are_idempotent, async |app: &TestApp| {
         first.text
     );
     let id = first.body["assessmentId"].as_i64().unwrap();
+    assert!(
+        first.body["correlationId"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "a correlation id is generated when none is given: {}",
+        first.text
+    );
 
     let again = app
         .request_assessment_reply(&requester, "same-request", &["postgres", "filesystem"])

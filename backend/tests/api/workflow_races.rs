@@ -81,6 +81,35 @@ dual_test!(
 );
 
 dual_test!(
+    one_unbound_token_is_redeemed_once_across_two_proposals,
+    async |app: &TestApp| {
+        // Each proposal could take this approver's decision; only the token stops a second one.
+        let world = World::new(app).await;
+        let proposals = [
+            world.propose(app, "high").await,
+            world.propose(app, "high").await,
+        ];
+        let token = app.approval_token(&world.approver_one, None).await;
+
+        let replies =
+            join_all((0..100).map(|i| {
+                app.decide_with(&world.approver_one, proposals[i % 2], "approved", &token)
+            }))
+            .await;
+        let ok = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count();
+        assert_eq!(ok, 1, "the token was redeemed {ok} times");
+        for reply in replies.iter().filter(|r| r.status != StatusCode::OK) {
+            assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
+        }
+        assert_eq!(app.count("approvals").await, 1);
+        assert_eq!(app.audit_count("approval_recorded").await, 1);
+    }
+);
+
+dual_test!(
     one_token_is_redeemed_once_under_100_concurrent_reviews,
     async |app: &TestApp| {
         let compliance = app.server("compliance", "compliance-server").await;
@@ -381,6 +410,26 @@ dual_test!(
         let reply = app.execute(&world.approver_one, proposal, true).await;
         assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
         assert_eq!(app.count("executions").await, 1);
+
+        // Changed after release, before an installer picks it up: dispatch checks again.
+        let (proposal, execution) = world.approved_proposal(app).await;
+        let reply = app.execute(&world.approver_one, proposal, false).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        app.sql(&format!(
+            "UPDATE proposals SET actions = replace(actions, 'postgres', 'evil') WHERE id = {proposal}"
+        ))
+        .await;
+        assert_eq!(
+            app.claim(&world.installer, "execution").await,
+            None,
+            "changed actions were handed to an installer"
+        );
+        let shown = app.execution(execution).await;
+        assert!(
+            !["running", "succeeded"].contains(&shown["status"].as_str().unwrap()),
+            "{shown}"
+        );
+        assert_ne!(app.proposal(proposal).await["status"], "executed");
     }
 );
 

@@ -6,13 +6,11 @@
 
 use super::entity::approval_token;
 use crate::audit::{Origin, record};
-use crate::auth::secrets;
+use crate::auth::secrets::{self, SecretKind};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::remediations::entity as proposal;
 use crate::state::AppState;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use coordinator_api::approvals::{ApprovalTokenRequest, ApprovalTokenResponse};
 use coordinator_api::{AssessmentId, ErrorCode, ProposalId, Secret, UserId};
@@ -69,9 +67,7 @@ pub async fn issue(
         Some(at) => at.min(longest),
         None => longest,
     };
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    let token = format!("mca_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = secrets::generate(SecretKind::ApprovalToken);
 
     let txn = db::begin_write(&state.db).await?;
     let origin = match request.proposal_id {
