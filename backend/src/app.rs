@@ -114,6 +114,11 @@ impl Application {
         &self.state
     }
 
+    /// Stops the server from elsewhere (graceful: requests in flight are finished).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

@@ -81,7 +81,7 @@ pub struct CreateAssessmentRequest {
     pub assessment_type: String,
     #[serde(default)]
     pub options: AssessmentOptions,
-    /// Names of the MCP servers to assess.
+    /// Names of the MCP servers to assess; `*` for every server the compliance server sees.
     #[schema(example = json!(["filesystem", "postgres"]))]
     pub target_servers: Vec<String>,
     /// When the caller made the request; informational.

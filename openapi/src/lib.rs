@@ -15,6 +15,7 @@ pub mod error;
 pub mod executions;
 pub mod health;
 pub mod ids;
+pub mod packages;
 pub mod permissions;
 pub mod remediations;
 mod secret;

@@ -71,7 +71,8 @@ fn validate(request: &CreateAssessmentRequest) -> ApiResult<()> {
     if let Some(bad) = request
         .target_servers
         .iter()
-        .find(|name| !is_name(name, 64, &['-', '_', '.', '@', '/']))
+        // `*` asks for everything the compliance server can see.
+        .find(|name| name.as_str() != "*" && !is_name(name, 64, &['-', '_', '.', '@', '/']))
     {
         return Err(ApiError::validation(format!(
             "targetServers: `{bad}` is not an MCP server name"

@@ -9,6 +9,7 @@
 //!   `uvx`, `pipx run`) without a pinned version (`pkg@1.2.3`, `pkg==1.2.3`) lowers it to
 //!   medium; a command outside the configured allow-list (`COMMAND_ALLOWLIST`) lowers it to low.
 
+use coordinator_api::packages::{is_pinned, launched_package};
 use coordinator_api::remediations::{ActionType, Level, Priority, ProposedAction, Risk};
 
 fn raise(level: Level) -> Level {
@@ -29,27 +30,6 @@ fn rank(level: Level) -> u8 {
 /// The lower of the two levels.
 fn lower(level: Level, to: Level) -> Level {
     if rank(to) < rank(level) { to } else { level }
-}
-
-/// The package a launcher runs, when the command is one (`npx`, `uvx`, `bunx`, `pipx run`).
-fn launched_package(command: &str, args: &[String]) -> Option<String> {
-    let program = command.rsplit('/').next().unwrap_or(command);
-    let skip_flags = |args: &[String]| args.iter().find(|a| !a.starts_with('-')).cloned();
-    match program {
-        "npx" | "bunx" | "pnpx" | "uvx" => skip_flags(args),
-        "pipx" if args.first().is_some_and(|a| a == "run") => skip_flags(&args[1..]),
-        _ => None,
-    }
-}
-
-/// `pkg@1.2.3`, `@scope/pkg@1.2.3`, `pkg==1.2.3`: a version is named.
-fn is_pinned(package: &str) -> bool {
-    let unscoped = package.strip_prefix('@').unwrap_or(package);
-    let version = unscoped
-        .split_once('@')
-        .map(|(_, v)| v)
-        .or_else(|| package.split_once("==").map(|(_, v)| v));
-    version.is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()) && v != "latest")
 }
 
 pub fn assess(priority: Priority, actions: &[ProposedAction], allowlist: &[String]) -> Risk {
@@ -199,15 +179,5 @@ mod tests {
             &allow(),
         );
         assert_eq!(risk.success_rate, Level::Low);
-    }
-
-    #[test]
-    fn versions_are_recognised() {
-        assert!(is_pinned("pkg@1.2.3"));
-        assert!(is_pinned("@scope/pkg@0.6.2"));
-        assert!(is_pinned("pkg==2.0"));
-        assert!(!is_pinned("@scope/pkg"));
-        assert!(!is_pinned("pkg@latest"));
-        assert!(!is_pinned("pkg"));
     }
 }

@@ -116,6 +116,8 @@ pub struct TestApp {
     pub state: AppState,
     pub data_dir: PathBuf,
     pub vars: Vec<(String, String)>,
+    /// The in-process server; `None` for a coordinator run as a separate process.
+    pub server: Option<actix_web::dev::ServerHandle>,
     postgres_database: Option<String>,
 }
 
@@ -208,6 +210,7 @@ impl TestApp {
             .expect("building the application");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
+        let server = Some(app.handle());
         tokio::spawn(app.run_until_stopped());
         Self {
             backend,
@@ -219,8 +222,30 @@ impl TestApp {
             state,
             data_dir,
             vars,
+            server,
             postgres_database,
         }
+    }
+
+    /// Stops this coordinator and starts it again on the same port and database, as an
+    /// operator restarting the service would.
+    pub async fn restart(&mut self) {
+        self.server
+            .take()
+            .expect("an in-process coordinator")
+            .stop(true)
+            .await;
+        let port = self.address.rsplit(':').next().expect("a port").to_owned();
+        let mut vars = self.vars.clone();
+        vars.retain(|(k, _)| k != "PORT");
+        vars.push(("PORT".into(), port));
+        let config = Config::load(&Source::from_pairs(vars)).expect("test configuration");
+        let app = Application::build(config)
+            .await
+            .expect("restarting the application");
+        self.state = app.state().clone();
+        self.server = Some(app.handle());
+        tokio::spawn(app.run_until_stopped());
     }
 
     pub async fn teardown(self) {
@@ -675,6 +700,7 @@ impl TestApp {
             state,
             data_dir,
             vars,
+            server: None,
             postgres_database,
         };
         (app, process)

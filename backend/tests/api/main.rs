@@ -4,6 +4,7 @@
 
 pub mod common;
 
+mod agent;
 mod audit_log;
 mod auth;
 mod authz_matrix;

@@ -1,0 +1,1117 @@
+//! Holding this machine's MCP server configurations to the policy: what is wrong with each
+//! server, and which of those problems the agent can fix by itself.
+//!
+//! Everything here is pure except [`command_on_path`], which callers pass in as
+//! `command_exists`, so the rules can be tested without depending on what a machine has
+//! installed.
+
+use crate::mcp_config::ServerEntry;
+use crate::policy::{Policy, program_name};
+use coordinator_api::assessments::{
+    AssessmentResults, ComplianceStatus, Finding, ResultSummary, ServerResult, Severity,
+};
+use coordinator_api::packages::{is_pinned, launched_package, package_name};
+use coordinator_api::remediations::{ActionType, Priority, ProposeRequest, ProposedAction};
+use coordinator_api::{AssessmentId, Secret};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+pub const MALFORMED_CONFIG: &str = "malformed_config";
+pub const FORBIDDEN_SERVER: &str = "forbidden_server";
+pub const SECURITY_ISSUE: &str = "security_issue";
+pub const MISSING_CONFIG: &str = "missing_config";
+pub const COMMAND_NOT_ALLOWED: &str = "command_not_allowed";
+pub const UNPINNED_PACKAGE: &str = "unpinned_package";
+pub const COMMAND_NOT_FOUND: &str = "command_not_found";
+/// Informational only: an assessed name this machine does not know.
+pub const NOT_CONFIGURED: &str = "not_configured";
+
+/// One configuration file as the agent found it.
+#[derive(Debug, Clone)]
+pub struct LoadedFile {
+    pub path: PathBuf,
+    /// Err(why) when unreadable or malformed
+    pub servers: Result<Vec<(String, ServerEntry)>, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub results: AssessmentResults,
+    pub fixes: Vec<Fix>,
+}
+
+/// A problem the agent can fix, and the action that fixes it.
+#[derive(Debug, Clone)]
+pub struct Fix {
+    pub issue: String,
+    pub severity: Severity,
+    pub action: ProposedAction,
+}
+
+/// The results key of a file that could not be read. The prefix keeps it apart from server
+/// names, which never contain a colon in practice.
+pub fn file_key(path: &Path) -> String {
+    format!("file:{}", path.display())
+}
+
+pub fn assess(
+    files: &[LoadedFile],
+    policy: &Policy,
+    targets: &[String],
+    command_exists: &dyn Fn(&str) -> bool,
+) -> Assessment {
+    let mut configured: BTreeMap<&str, Vec<(&Path, &ServerEntry)>> = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    for file in files {
+        match &file.servers {
+            Ok(servers) => {
+                for (name, entry) in servers {
+                    configured
+                        .entry(name.as_str())
+                        .or_default()
+                        .push((file.path.as_path(), entry));
+                }
+            }
+            Err(why) => unreadable.push((file.path.as_path(), why.as_str())),
+        }
+    }
+
+    let everything = targets.is_empty() || targets.iter().any(|t| t == "*");
+    let assessed: BTreeSet<&str> = if everything {
+        configured
+            .keys()
+            .copied()
+            .chain(policy.required.iter().map(|r| r.name.as_str()))
+            .collect()
+    } else {
+        targets.iter().map(String::as_str).collect()
+    };
+
+    let mut servers = BTreeMap::new();
+    let mut fixes = Vec::new();
+    // Malformed files are reported whatever the targets: any of them may hide a target.
+    for (path, why) in &unreadable {
+        let finding = Finding {
+            issue: MALFORMED_CONFIG.to_owned(),
+            severity: Severity::Critical,
+            message: format!(
+                "{} cannot be read as an MCP configuration: {why}",
+                path.display()
+            ),
+        };
+        servers.insert(
+            file_key(path),
+            ServerResult {
+                status: ComplianceStatus::Error,
+                issues: vec![MALFORMED_CONFIG.to_owned()],
+                findings: vec![finding],
+            },
+        );
+    }
+
+    for name in assessed {
+        let (findings, fix) = match configured.get(name) {
+            Some(entries) => check_configured(name, entries, policy, command_exists),
+            None => check_absent(name, policy, unreadable.len()),
+        };
+        fixes.extend(fix);
+        servers.insert(name.to_owned(), result_of(findings));
+    }
+
+    fixes.sort_by(|a, b| {
+        (a.issue.as_str(), a.action.server_name.as_str())
+            .cmp(&(b.issue.as_str(), b.action.server_name.as_str()))
+    });
+    for (index, fix) in fixes.iter_mut().enumerate() {
+        fix.action.id = format!("fix-{}", index + 1);
+    }
+
+    Assessment {
+        results: AssessmentResults {
+            summary: summarize(&servers),
+            servers,
+        },
+        fixes,
+    }
+}
+
+/// Findings for a server present in at least one file, and the one fix the agent would
+/// propose for it. Removal wins over an update because updating a server that is about to be
+/// removed would only give the installer two conflicting actions.
+fn check_configured(
+    name: &str,
+    entries: &[(&Path, &ServerEntry)],
+    policy: &Policy,
+    command_exists: &dyn Fn(&str) -> bool,
+) -> (Vec<Finding>, Option<Fix>) {
+    let forbidden = policy.forbidden_entry(name);
+    let mut findings = Vec::new();
+    let mut update = None;
+    for (path, entry) in entries {
+        let file = path.display();
+        let mut add = |issue: &str, severity: Severity, message: String| {
+            findings.push(Finding {
+                issue: issue.to_owned(),
+                severity,
+                message: format!("{file}: {message}"),
+            });
+        };
+        if let Some(rule) = forbidden {
+            let why = rule
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            add(
+                FORBIDDEN_SERVER,
+                Severity::Critical,
+                format!("`{name}` is forbidden by policy{why}"),
+            );
+        }
+        for (variable, value) in &entry.env {
+            if let Some(kind) = plaintext_secret(variable, value) {
+                add(
+                    SECURITY_ISSUE,
+                    Severity::Critical,
+                    format!(
+                        "env `{variable}` holds a secret in plain text ({kind}); \
+                         reference it from the environment or a secret store instead"
+                    ),
+                );
+            }
+        }
+        // A server without a command is reached over the network; there is nothing to run.
+        let Some(command) = entry.command.as_deref() else {
+            continue;
+        };
+        if !policy.allows_command(command) {
+            add(
+                COMMAND_NOT_ALLOWED,
+                Severity::Warning,
+                format!(
+                    "`{}` is not an allowed command (allowed: {})",
+                    program_name(command),
+                    policy.allowed_commands.join(", ")
+                ),
+            );
+        }
+        if policy.require_pinned_versions
+            && let Some(package) = launched_package(command, &entry.args)
+            && !is_pinned(&package)
+        {
+            let pin = policy.pinned_versions.get(package_name(&package));
+            let advice = match pin {
+                Some(version) => format!("; the policy pins it to {version}"),
+                None => String::new(),
+            };
+            add(
+                UNPINNED_PACKAGE,
+                Severity::Warning,
+                format!("`{package}` runs without a pinned version{advice}"),
+            );
+            if update.is_none()
+                && forbidden.is_none()
+                && let Some(version) = pin
+                && let Some(args) = pinned_args(command, &entry.args, &package, version)
+            {
+                update = Some(Fix {
+                    issue: UNPINNED_PACKAGE.to_owned(),
+                    severity: Severity::Warning,
+                    action: ProposedAction {
+                        id: String::new(),
+                        action_type: ActionType::UpdateServer,
+                        server_name: name.to_owned(),
+                        command: Some(command.to_owned()),
+                        args,
+                        env: entry
+                            .env
+                            .iter()
+                            .map(|(k, v)| (k.clone(), Secret::new(v.as_str())))
+                            .collect(),
+                    },
+                });
+            }
+        }
+        if policy.check_commands_exist && !command_exists(command) {
+            add(
+                COMMAND_NOT_FOUND,
+                Severity::Warning,
+                format!("`{command}` is not found on this machine"),
+            );
+        }
+    }
+    let fix = match forbidden {
+        Some(_) => Some(Fix {
+            issue: FORBIDDEN_SERVER.to_owned(),
+            severity: Severity::Critical,
+            action: ProposedAction {
+                id: String::new(),
+                action_type: ActionType::RemoveServer,
+                server_name: name.to_owned(),
+                command: None,
+                args: Vec::new(),
+                env: BTreeMap::new(),
+            },
+        }),
+        None => update,
+    };
+    (findings, fix)
+}
+
+/// Findings for a name no readable file configures: missing if the policy requires it,
+/// otherwise merely unknown here.
+fn check_absent(name: &str, policy: &Policy, unreadable: usize) -> (Vec<Finding>, Option<Fix>) {
+    let Some(required) = policy.required_entry(name) else {
+        let finding = Finding {
+            issue: NOT_CONFIGURED.to_owned(),
+            severity: Severity::Info,
+            message: "not configured on this machine".to_owned(),
+        };
+        return (vec![finding], None);
+    };
+    let caveat = match unreadable {
+        0 => String::new(),
+        1 => " (one configuration file could not be read and may hold it)".to_owned(),
+        n => format!(" ({n} configuration files could not be read and may hold it)"),
+    };
+    let finding = Finding {
+        issue: MISSING_CONFIG.to_owned(),
+        severity: Severity::Warning,
+        message: format!(
+            "`{name}` is required by policy but no MCP configuration on this machine has it{caveat}"
+        ),
+    };
+    let fix = Fix {
+        issue: MISSING_CONFIG.to_owned(),
+        severity: Severity::Warning,
+        action: ProposedAction {
+            id: String::new(),
+            action_type: ActionType::InstallServer,
+            server_name: name.to_owned(),
+            command: Some(required.command.clone()),
+            args: required.args.clone(),
+            env: required
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), Secret::new(v.as_str())))
+                .collect(),
+        },
+    };
+    (vec![finding], Some(fix))
+}
+
+fn counts(severity: Severity) -> bool {
+    matches!(severity, Severity::Critical | Severity::Warning)
+}
+
+fn result_of(findings: Vec<Finding>) -> ServerResult {
+    let issues: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| counts(f.severity))
+        .map(|f| f.issue.as_str())
+        .collect();
+    let status = if issues.is_empty() {
+        ComplianceStatus::Compliant
+    } else {
+        ComplianceStatus::NonCompliant
+    };
+    let issues = issues.into_iter().map(str::to_owned).collect();
+    ServerResult {
+        status,
+        issues,
+        findings,
+    }
+}
+
+fn summarize(servers: &BTreeMap<String, ServerResult>) -> ResultSummary {
+    let tally = |severity: Severity| {
+        let n = servers
+            .values()
+            .flat_map(|s| &s.findings)
+            .filter(|f| f.severity == severity)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    };
+    let critical_issues = tally(Severity::Critical);
+    let warning_issues = tally(Severity::Warning);
+    ResultSummary {
+        total_issues: critical_issues.saturating_add(warning_issues),
+        critical_issues,
+        warning_issues,
+    }
+}
+
+/// `args` with the launched package replaced by its pinned spelling, or None when the
+/// launcher has no known way to name a version.
+fn pinned_args(
+    command: &str,
+    args: &[String],
+    package: &str,
+    version: &str,
+) -> Option<Vec<String>> {
+    let program = program_name(command);
+    let name = package_name(package);
+    let pinned = match program {
+        "npx" | "bunx" | "pnpx" | "uvx" => format!("{name}@{version}"),
+        // uv spells a version `pkg@1.2.3`; pipx takes a pip requirement.
+        "pipx" => format!("{name}=={version}"),
+        _ => return None,
+    };
+    // `pipx run <package>`: the subcommand comes first and must not be mistaken for it.
+    let skip = usize::from(program == "pipx");
+    let at = skip + args.get(skip..)?.iter().position(|a| a == package)?;
+    let mut args = args.to_vec();
+    args[at] = pinned;
+    Some(args)
+}
+
+/// Why an env variable looks like a credential written in plain text, or None. Never
+/// returns (or logs) the value itself: the answer ends up in reports others read.
+fn plaintext_secret(variable: &str, value: &str) -> Option<&'static str> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    // Placeholders such as `${input:token}` or `${env:TOKEN}` are filled in by the client at
+    // launch, so the file holds no secret. What remains around them may still hold one.
+    let (literal, had_placeholder) = without_placeholders(value);
+    if let Some(kind) = secret_shaped(literal.trim()) {
+        return Some(kind);
+    }
+    if had_placeholder || literal.trim().is_empty() {
+        return None;
+    }
+    let lower = variable.to_ascii_lowercase();
+    const NAMES: [&str; 9] = [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "api-key",
+        "private_key",
+        "credential",
+    ];
+    NAMES
+        .iter()
+        .any(|n| lower.contains(n))
+        .then_some("its name marks it as a credential")
+}
+
+/// The text with every `${...}` removed, and whether there was any.
+fn without_placeholders(value: &str) -> (String, bool) {
+    let mut literal = String::with_capacity(value.len());
+    let mut rest = value;
+    let mut found = false;
+    while let Some(start) = rest.find("${") {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        found = true;
+        literal.push_str(&rest[..start]);
+        rest = &rest[start + len + 1..];
+    }
+    literal.push_str(rest);
+    (literal, found)
+}
+
+/// What kind of credential a value looks like, judged by well-known shapes.
+fn secret_shaped(value: &str) -> Option<&'static str> {
+    const PREFIXES: [(&str, &str); 7] = [
+        ("sk-", "it looks like an API key"),
+        ("ghp_", "it looks like a GitHub token"),
+        ("gho_", "it looks like a GitHub token"),
+        ("github_pat_", "it looks like a GitHub token"),
+        ("xoxb-", "it looks like a Slack token"),
+        ("xoxp-", "it looks like a Slack token"),
+        ("-----BEGIN", "it looks like a private key"),
+    ];
+    for (prefix, kind) in PREFIXES {
+        if value.len() > prefix.len() && value.starts_with(prefix) {
+            return Some(kind);
+        }
+    }
+    if let Some(rest) = value.strip_prefix("AKIA")
+        && rest.len() >= 16
+        && rest
+            .bytes()
+            .take(16)
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return Some("it looks like an AWS access key");
+    }
+    if url_with_password(value) {
+        return Some("it is a URL with a password in it");
+    }
+    None
+}
+
+/// `scheme://user:password@host...` with a non-empty password.
+fn url_with_password(value: &str) -> bool {
+    let Some((_, after_scheme)) = value.split_once("://") else {
+        return false;
+    };
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or(after_scheme);
+    let Some((userinfo, _host)) = authority.rsplit_once('@') else {
+        return false;
+    };
+    userinfo
+        .split_once(':')
+        .is_some_and(|(_, password)| !password.is_empty())
+}
+
+/// The remediation to propose for an assessment's fixes, or None when nothing can be fixed.
+pub fn proposal(assessment_id: AssessmentId, assessment: &Assessment) -> Option<ProposeRequest> {
+    let fixes = &assessment.fixes;
+    if fixes.is_empty() {
+        return None;
+    }
+    let priority = if fixes.iter().any(|f| f.severity == Severity::Critical) {
+        Priority::Critical
+    } else if fixes.iter().any(|f| f.issue == MISSING_CONFIG) {
+        Priority::High
+    } else {
+        Priority::Medium
+    };
+    let issues: BTreeSet<&str> = fixes.iter().map(|f| f.issue.as_str()).collect();
+    Some(ProposeRequest {
+        assessment_id,
+        issues: issues.into_iter().map(str::to_owned).collect(),
+        priority,
+        auto_approve: false,
+        proposed_actions: fixes.iter().map(|f| f.action.clone()).collect(),
+        rollback_plan: Some(
+            "Before changing a configuration file the agent saves a backup copy of it; if any \
+             action fails, every file already changed is restored from its backup."
+                .to_owned(),
+        ),
+    })
+}
+
+/// Whether `command` is found: a path that exists, or a program on PATH (executable bit on unix).
+pub fn command_on_path(command: &str) -> bool {
+    if command.is_empty() {
+        return false;
+    }
+    // Anything with a directory in it is taken as a path, the way a shell would.
+    if command.contains('/') || (cfg!(windows) && command.contains('\\')) {
+        return Path::new(command).exists();
+    }
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .any(|dir| runnable_in(&dir, command))
+}
+
+#[cfg(unix)]
+fn runnable_in(dir: &Path, program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(dir.join(program))
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn runnable_in(dir: &Path, program: &str) -> bool {
+    // Windows finds `npx` as `npx.cmd`: try the extensions it would try.
+    let extensions = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".to_owned());
+    std::iter::once(String::new())
+        .chain(extensions.split(';').map(str::to_owned))
+        .any(|ext| dir.join(format!("{program}{ext}")).is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(command: &str, args: &[&str], env: &[(&str, &str)]) -> ServerEntry {
+        ServerEntry {
+            command: Some(command.to_owned()),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn file(path: &str, servers: Vec<(&str, ServerEntry)>) -> LoadedFile {
+        LoadedFile {
+            path: PathBuf::from(path),
+            servers: Ok(servers
+                .into_iter()
+                .map(|(n, e)| (n.to_owned(), e))
+                .collect()),
+        }
+    }
+
+    const POLICY: &str = r#"
+allowed_commands = ["npx", "uvx", "node", "python3", "docker"]
+[pinned_versions]
+"@modelcontextprotocol/server-filesystem" = "2025.8.21"
+mcp-server-git = "0.6.2"
+[[required]]
+name = "filesystem"
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/srv/shared"]
+[[required]]
+name = "git"
+command = "uvx"
+args = ["mcp-server-git==0.6.2"]
+[[forbidden]]
+name = "shady-tools"
+reason = "sends data to an unknown host"
+"#;
+
+    const GITHUB_TOKEN: &str = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    const DB_PASSWORD: &str = "hunter2-but-longer";
+
+    /// Claude Desktop's file, Cursor's file (which also has `git`, unpinned) and a VS Code
+    /// file that is not valid JSON.
+    fn sample() -> Vec<LoadedFile> {
+        vec![
+            file(
+                "/home/ana/.config/Claude/claude_desktop_config.json",
+                vec![
+                    (
+                        "github",
+                        entry(
+                            "npx",
+                            &["-y", "@modelcontextprotocol/server-github@2025.4.8"],
+                            &[("GITHUB_PERSONAL_ACCESS_TOKEN", GITHUB_TOKEN)],
+                        ),
+                    ),
+                    (
+                        "postgres",
+                        entry(
+                            "/usr/local/bin/postgres-mcp",
+                            &["--readonly"],
+                            &[(
+                                "DATABASE_URL",
+                                &format!("postgresql://app:{DB_PASSWORD}@db.internal/app"),
+                            )],
+                        ),
+                    ),
+                    ("shady-tools", entry("node", &["/opt/shady/index.js"], &[])),
+                    (
+                        "git",
+                        entry("uvx", &["mcp-server-git", "--repository", "/srv/repo"], &[]),
+                    ),
+                ],
+            ),
+            file(
+                "/home/ana/.cursor/mcp.json",
+                vec![
+                    (
+                        "git",
+                        entry(
+                            "uvx",
+                            &["mcp-server-git", "--repository", "/srv/other"],
+                            &[("GIT_TOKEN", "${env:GIT_TOKEN}")],
+                        ),
+                    ),
+                    ("fetch", entry("uvx", &["mcp-server-fetch==2025.1.1"], &[])),
+                ],
+            ),
+            LoadedFile {
+                path: PathBuf::from("/home/ana/project/.vscode/mcp.json"),
+                servers: Err("expected `,` or `}` at line 7 column 5".to_owned()),
+            },
+        ]
+    }
+
+    fn present(command: &str) -> bool {
+        command != "/usr/local/bin/postgres-mcp"
+    }
+
+    fn findings(result: &ServerResult) -> Vec<(&str, Severity)> {
+        result
+            .findings
+            .iter()
+            .map(|f| (f.issue.as_str(), f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn a_realistic_machine() {
+        let policy = Policy::parse(POLICY).unwrap();
+        let assessment = assess(&sample(), &policy, &[], &present);
+        let servers = &assessment.results.servers;
+        let keys: Vec<&str> = servers.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "fetch",
+                "file:/home/ana/project/.vscode/mcp.json",
+                "filesystem",
+                "git",
+                "github",
+                "postgres",
+                "shady-tools"
+            ]
+        );
+        use ComplianceStatus::*;
+        use Severity::*;
+
+        let malformed = &servers["file:/home/ana/project/.vscode/mcp.json"];
+        assert_eq!(malformed.status, Error);
+        assert_eq!(malformed.issues, ["malformed_config"]);
+        assert_eq!(findings(malformed), [("malformed_config", Critical)]);
+        assert!(malformed.findings[0].message.contains("line 7 column 5"));
+
+        assert_eq!(servers["fetch"].status, Compliant);
+        assert!(servers["fetch"].findings.is_empty());
+
+        let filesystem = &servers["filesystem"];
+        assert_eq!(filesystem.status, NonCompliant);
+        assert_eq!(findings(filesystem), [("missing_config", Warning)]);
+        assert!(
+            filesystem.findings[0]
+                .message
+                .contains("one configuration file could not be read")
+        );
+
+        let git = &servers["git"];
+        assert_eq!(git.status, NonCompliant);
+        assert_eq!(git.issues, ["unpinned_package"]);
+        assert_eq!(
+            findings(git),
+            [("unpinned_package", Warning), ("unpinned_package", Warning)]
+        );
+        assert!(
+            git.findings[0]
+                .message
+                .starts_with("/home/ana/.config/Claude/")
+        );
+        assert!(
+            git.findings[1]
+                .message
+                .starts_with("/home/ana/.cursor/mcp.json")
+        );
+        assert!(git.findings[1].message.contains("pins it to 0.6.2"));
+
+        let github = &servers["github"];
+        assert_eq!(findings(github), [("security_issue", Critical)]);
+        assert!(
+            github.findings[0]
+                .message
+                .contains("GITHUB_PERSONAL_ACCESS_TOKEN")
+        );
+
+        let postgres = &servers["postgres"];
+        assert_eq!(
+            postgres.issues,
+            ["command_not_allowed", "command_not_found", "security_issue"]
+        );
+        assert_eq!(
+            findings(postgres),
+            [
+                ("security_issue", Critical),
+                ("command_not_allowed", Warning),
+                ("command_not_found", Warning)
+            ]
+        );
+        assert!(postgres.findings[0].message.contains("DATABASE_URL"));
+        assert!(postgres.findings[1].message.contains("`postgres-mcp`"));
+
+        let shady = &servers["shady-tools"];
+        assert_eq!(findings(shady), [("forbidden_server", Critical)]);
+        assert!(
+            shady.findings[0]
+                .message
+                .contains("sends data to an unknown host")
+        );
+
+        assert_eq!(
+            assessment.results.summary,
+            ResultSummary {
+                total_issues: 9,
+                critical_issues: 4,
+                warning_issues: 5
+            }
+        );
+
+        let everything = serde_json::to_string(&assessment.results).unwrap();
+        assert!(!everything.contains(GITHUB_TOKEN));
+        assert!(!everything.contains(DB_PASSWORD));
+
+        let fixes: Vec<(&str, &str, ActionType, Severity)> = assessment
+            .fixes
+            .iter()
+            .map(|f| {
+                (
+                    f.action.id.as_str(),
+                    f.action.server_name.as_str(),
+                    f.action.action_type,
+                    f.severity,
+                )
+            })
+            .collect();
+        assert_eq!(
+            fixes,
+            [
+                ("fix-1", "shady-tools", ActionType::RemoveServer, Critical),
+                ("fix-2", "filesystem", ActionType::InstallServer, Warning),
+                ("fix-3", "git", ActionType::UpdateServer, Warning),
+            ]
+        );
+        let remove = &assessment.fixes[0].action;
+        assert!(remove.command.is_none() && remove.args.is_empty() && remove.env.is_empty());
+        let install = &assessment.fixes[1].action;
+        assert_eq!(install.command.as_deref(), Some("npx"));
+        assert_eq!(
+            install.args,
+            [
+                "-y",
+                "@modelcontextprotocol/server-filesystem@2025.8.21",
+                "/srv/shared"
+            ]
+        );
+        // The first file that has the server decides the update.
+        let update = &assessment.fixes[2].action;
+        assert_eq!(update.command.as_deref(), Some("uvx"));
+        assert_eq!(
+            update.args,
+            ["mcp-server-git@0.6.2", "--repository", "/srv/repo"]
+        );
+        assert!(update.env.is_empty());
+    }
+
+    #[test]
+    fn an_update_keeps_command_and_env() {
+        let policy = Policy::parse(POLICY).unwrap();
+        let files = [file(
+            "/a.json",
+            vec![(
+                "files",
+                entry(
+                    "/usr/bin/npx",
+                    &[
+                        "-y",
+                        "@modelcontextprotocol/server-filesystem@latest",
+                        "/tmp",
+                    ],
+                    &[("LOG_LEVEL", "debug")],
+                ),
+            )],
+        )];
+        let assessment = assess(&files, &policy, &["files".to_owned()], &|_| true);
+        assert_eq!(assessment.fixes.len(), 1);
+        let update = &assessment.fixes[0].action;
+        assert_eq!(update.action_type, ActionType::UpdateServer);
+        assert_eq!(update.command.as_deref(), Some("/usr/bin/npx"));
+        assert_eq!(
+            update.args,
+            [
+                "-y",
+                "@modelcontextprotocol/server-filesystem@2025.8.21",
+                "/tmp"
+            ]
+        );
+        assert_eq!(update.env["LOG_LEVEL"].expose(), "debug");
+
+        let pipx = pinned_args(
+            "pipx",
+            &["run".into(), "mcp-server-git".into()],
+            "mcp-server-git",
+            "1.0",
+        );
+        assert_eq!(pipx.unwrap(), ["run", "mcp-server-git==1.0"]);
+    }
+
+    #[test]
+    fn unpinned_without_a_known_version_is_reported_but_not_fixed() {
+        let policy = Policy::parse(POLICY).unwrap();
+        let files = [file(
+            "/a.json",
+            vec![("x", entry("npx", &["-y", "some-mcp"], &[]))],
+        )];
+        let assessment = assess(&files, &policy, &["x".to_owned()], &|_| true);
+        assert_eq!(assessment.results.servers["x"].issues, ["unpinned_package"]);
+        assert!(assessment.fixes.is_empty());
+        assert!(proposal(AssessmentId(1), &assessment).is_none());
+
+        let lax = Policy {
+            require_pinned_versions: false,
+            ..policy
+        };
+        let assessment = assess(&files, &lax, &["x".to_owned()], &|_| true);
+        assert_eq!(
+            assessment.results.servers["x"].status,
+            ComplianceStatus::Compliant
+        );
+    }
+
+    #[test]
+    fn targets_narrow_the_report() {
+        let policy = Policy::parse(POLICY).unwrap();
+        let targets = [
+            "github".to_owned(),
+            "filesystem".to_owned(),
+            "nowhere".to_owned(),
+        ];
+        let assessment = assess(&sample(), &policy, &targets, &present);
+        let servers = &assessment.results.servers;
+        let keys: Vec<&str> = servers.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "file:/home/ana/project/.vscode/mcp.json",
+                "filesystem",
+                "github",
+                "nowhere"
+            ]
+        );
+        let nowhere = &servers["nowhere"];
+        assert_eq!(nowhere.status, ComplianceStatus::Compliant);
+        assert!(nowhere.issues.is_empty());
+        assert_eq!(findings(nowhere), [("not_configured", Severity::Info)]);
+        assert_eq!(
+            nowhere.findings[0].message,
+            "not configured on this machine"
+        );
+        assert_eq!(
+            assessment.results.summary,
+            ResultSummary {
+                total_issues: 3,
+                critical_issues: 2,
+                warning_issues: 1
+            }
+        );
+        let fixed: Vec<&str> = assessment
+            .fixes
+            .iter()
+            .map(|f| f.action.server_name.as_str())
+            .collect();
+        assert_eq!(fixed, ["filesystem"]);
+
+        let star = assess(
+            &sample(),
+            &policy,
+            &["git".to_owned(), "*".to_owned()],
+            &present,
+        );
+        assert_eq!(star.results.servers.len(), 7);
+    }
+
+    #[test]
+    fn a_clean_machine_is_compliant() {
+        let policy = Policy::parse(POLICY).unwrap();
+        let files = [file(
+            "/a.json",
+            vec![
+                (
+                    "filesystem",
+                    entry(
+                        "npx",
+                        &[
+                            "-y",
+                            "@modelcontextprotocol/server-filesystem@2025.8.21",
+                            "/srv",
+                        ],
+                        &[],
+                    ),
+                ),
+                ("git", entry("uvx", &["mcp-server-git==0.6.2"], &[])),
+            ],
+        )];
+        let assessment = assess(&files, &policy, &[], &|_| true);
+        assert!(
+            assessment
+                .results
+                .servers
+                .values()
+                .all(|s| s.status == ComplianceStatus::Compliant)
+        );
+        assert_eq!(assessment.results.summary.total_issues, 0);
+        assert!(proposal(AssessmentId(3), &assessment).is_none());
+    }
+
+    #[test]
+    fn secrets_are_recognised() {
+        for (name, value) in [
+            ("DB_PASSWORD", "correct horse"),
+            ("MYSQL_PASSWD", "x"),
+            ("client_secret", "abc"),
+            ("SLACK_Token", "abc"),
+            ("OPENAI_API_KEY", "abc"),
+            ("MAPS_APIKEY", "abc"),
+            ("x-api-key", "abc"),
+            ("GCP_PRIVATE_KEY", "abc"),
+            ("AWS_CREDENTIALS", "abc"),
+            ("URL", "https://bob:pa55@example.com/path"),
+            ("URL", "redis://:pa55@cache:6379"),
+            ("KEY", "sk-proj-abcdef"),
+            ("GH", "ghp_abcdef"),
+            ("GH", "gho_abcdef"),
+            ("GH", "github_pat_11AAAA"),
+            ("SLACK", "xoxb-1-2-3"),
+            ("SLACK", "xoxp-1-2-3"),
+            ("AWS_ID", "AKIAIOSFODNN7EXAMPLE"),
+            ("CERT", "-----BEGIN RSA PRIVATE KEY-----\nMIIB..."),
+            ("DSN", "postgres://u:pw@${env:HOST}/db"),
+        ] {
+            assert!(plaintext_secret(name, value).is_some(), "{name}={value}");
+        }
+        for (name, value) in [
+            ("GITHUB_TOKEN", "${input:github_token}"),
+            ("API_KEY", "${env:API_KEY}"),
+            ("DB_PASSWORD", "${DB_PASSWORD}"),
+            ("AUTH_TOKEN", "Bearer ${env:TOKEN}"),
+            ("DATABASE_URL", "postgres://app:${env:PW}@db/app"),
+            ("DATABASE_URL", "postgres://app@db/app"),
+            ("HOME_URL", "https://example.com/a:b@c"),
+            ("TOKEN", ""),
+            ("LOG_LEVEL", "debug"),
+            ("AWS_REGION", "AKIA-not-a-key"),
+            ("MODE", "sk-"),
+            ("KEYBOARD", "us"),
+        ] {
+            assert!(plaintext_secret(name, value).is_none(), "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn no_message_repeats_a_secret_value() {
+        let values = [
+            "sk-proj-VERYSECRET",
+            "AKIAABCDEFGHIJKLMNOP",
+            "plain-password-VERYSECRET",
+            "mysql://u:VERYSECRET@h/d",
+        ];
+        let env: Vec<(&str, &str)> = vec![
+            ("OPENAI", values[0]),
+            ("AWS", values[1]),
+            ("ADMIN_PASSWORD", values[2]),
+            ("DSN", values[3]),
+        ];
+        let files = [file("/a.json", vec![("s", entry("npx", &["x@1"], &env))])];
+        let assessment = assess(&files, &Policy::default(), &[], &|_| true);
+        let result = &assessment.results.servers["s"];
+        assert_eq!(result.findings.len(), 4);
+        assert!(result.findings.iter().all(|f| f.issue == "security_issue"));
+        for finding in &result.findings {
+            assert!(
+                !finding.message.contains("VERYSECRET"),
+                "{}",
+                finding.message
+            );
+            assert!(!finding.message.contains("AKIAABCD"), "{}", finding.message);
+        }
+        assert!(assessment.fixes.is_empty());
+    }
+
+    #[test]
+    fn servers_without_a_command_are_only_checked_for_secrets() {
+        let files = [file(
+            "/a.json",
+            vec![(
+                "remote",
+                ServerEntry {
+                    command: None,
+                    ..ServerEntry::default()
+                },
+            )],
+        )];
+        let policy = Policy {
+            allowed_commands: vec!["npx".to_owned()],
+            ..Policy::default()
+        };
+        let assessment = assess(&files, &policy, &[], &|_| false);
+        assert_eq!(
+            assessment.results.servers["remote"].status,
+            ComplianceStatus::Compliant
+        );
+    }
+
+    fn fix(issue: &str, severity: Severity, action_type: ActionType) -> Fix {
+        Fix {
+            issue: issue.to_owned(),
+            severity,
+            action: ProposedAction {
+                id: "fix-1".to_owned(),
+                action_type,
+                server_name: "s".to_owned(),
+                command: None,
+                args: Vec::new(),
+                env: BTreeMap::new(),
+            },
+        }
+    }
+
+    fn priority_of(fixes: Vec<Fix>) -> Option<Priority> {
+        let assessment = Assessment {
+            results: AssessmentResults {
+                summary: ResultSummary {
+                    total_issues: 0,
+                    critical_issues: 0,
+                    warning_issues: 0,
+                },
+                servers: BTreeMap::new(),
+            },
+            fixes,
+        };
+        proposal(AssessmentId(9), &assessment).map(|p| p.priority)
+    }
+
+    #[test]
+    fn proposal_priority_follows_the_worst_fix() {
+        let remove = || {
+            fix(
+                FORBIDDEN_SERVER,
+                Severity::Critical,
+                ActionType::RemoveServer,
+            )
+        };
+        let install = || fix(MISSING_CONFIG, Severity::Warning, ActionType::InstallServer);
+        let update = || {
+            fix(
+                UNPINNED_PACKAGE,
+                Severity::Warning,
+                ActionType::UpdateServer,
+            )
+        };
+        assert_eq!(priority_of(vec![]), None);
+        assert_eq!(priority_of(vec![update()]), Some(Priority::Medium));
+        assert_eq!(priority_of(vec![update(), install()]), Some(Priority::High));
+        assert_eq!(
+            priority_of(vec![install(), remove()]),
+            Some(Priority::Critical)
+        );
+    }
+
+    #[test]
+    fn the_sample_proposal() {
+        let policy = Policy::parse(POLICY).unwrap();
+        let assessment = assess(&sample(), &policy, &[], &present);
+        let request = proposal(AssessmentId(42), &assessment).unwrap();
+        assert_eq!(request.assessment_id, AssessmentId(42));
+        assert_eq!(
+            request.issues,
+            ["forbidden_server", "missing_config", "unpinned_package"]
+        );
+        assert_eq!(request.priority, Priority::Critical);
+        assert!(!request.auto_approve);
+        let ids: Vec<&str> = request
+            .proposed_actions
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        assert_eq!(ids, ["fix-1", "fix-2", "fix-3"]);
+        assert!(request.rollback_plan.unwrap().contains("backup"));
+    }
+
+    #[test]
+    fn commands_are_looked_up() {
+        assert!(command_on_path("sh"));
+        assert!(command_on_path("/bin/sh"));
+        assert!(!command_on_path("surely-no-such-program-4f1c9e"));
+        assert!(!command_on_path("/nonexistent/dir/sh"));
+        assert!(!command_on_path(""));
+    }
+}

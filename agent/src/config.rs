@@ -1,0 +1,228 @@
+//! The agent's own configuration (TOML). Relative paths are resolved against the directory
+//! of the configuration file, so a config and its policy can travel together.
+
+use crate::mcp_config::Format;
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    coordinator_url: String,
+    state_dir: PathBuf,
+    policy: PathBuf,
+    #[serde(default = "default_ping")]
+    ping_interval_seconds: u64,
+    #[serde(default = "default_wait")]
+    poll_wait_seconds: u32,
+    #[serde(default = "default_lease")]
+    lease_seconds: u32,
+    compliance: Option<RawRole>,
+    installer: Option<RawRole>,
+    install_target: Option<PathBuf>,
+    files: Vec<RawFile>,
+}
+
+fn default_ping() -> u64 {
+    30
+}
+
+fn default_wait() -> u32 {
+    20
+}
+
+fn default_lease() -> u32 {
+    120
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    server_id: String,
+    enrollment_key: Option<String>,
+    enrollment_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    path: PathBuf,
+    format: Format,
+}
+
+/// One role the agent plays, registered as its own server.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub server_id: String,
+    /// Used once, to enroll; the API key received is kept in the state directory after that.
+    pub enrollment_key: Option<String>,
+}
+
+/// A configuration file the agent manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedFile {
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub coordinator_url: String,
+    /// API keys and backups.
+    pub state_dir: PathBuf,
+    pub policy: PathBuf,
+    pub ping_interval: Duration,
+    pub poll_wait_seconds: u32,
+    pub lease_seconds: u32,
+    pub compliance: Option<Role>,
+    pub installer: Option<Role>,
+    pub files: Vec<ManagedFile>,
+    /// Where servers that are not configured anywhere yet are installed.
+    pub install_target: ManagedFile,
+}
+
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+impl AgentConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the agent configuration `{}`", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).with_context(|| format!("in `{}`", path.display()))
+    }
+
+    pub fn parse(text: &str, base: &Path) -> anyhow::Result<Self> {
+        let raw: RawConfig = toml::from_str(text)?;
+        let url = raw.coordinator_url.trim_end_matches('/').to_owned();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("coordinator_url must start with http:// or https://");
+        }
+        if raw.compliance.is_none() && raw.installer.is_none() {
+            bail!("give at least one role: [compliance] or [installer]");
+        }
+        if raw.files.is_empty() {
+            bail!("list at least one MCP configuration file in [[files]]");
+        }
+        if !(1..=30).contains(&raw.poll_wait_seconds) {
+            bail!("poll_wait_seconds must be between 1 and 30");
+        }
+        if !(10..=3600).contains(&raw.lease_seconds) {
+            bail!("lease_seconds must be between 10 and 3600");
+        }
+        let role = |raw: Option<RawRole>| -> anyhow::Result<Option<Role>> {
+            let Some(raw) = raw else { return Ok(None) };
+            let enrollment_key = match (raw.enrollment_key, raw.enrollment_key_file) {
+                (Some(_), Some(_)) => bail!("give enrollment_key or enrollment_key_file, not both"),
+                (Some(key), None) => Some(key.trim().to_owned()),
+                // Gone after the first run is normal: the kept API key signs in from then on.
+                (None, Some(file)) => match std::fs::read_to_string(resolve(base, &file)) {
+                    Ok(key) => Some(key.trim().to_owned()),
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(err) => {
+                        return Err(err)
+                            .with_context(|| format!("cannot read `{}`", file.display()));
+                    }
+                },
+                (None, None) => None,
+            };
+            Ok(Some(Role {
+                server_id: raw.server_id,
+                enrollment_key,
+            }))
+        };
+        let files: Vec<ManagedFile> = raw
+            .files
+            .iter()
+            .map(|f| ManagedFile {
+                path: resolve(base, &f.path),
+                format: f.format,
+            })
+            .collect();
+        let install_target = match &raw.install_target {
+            None => files[0].clone(),
+            Some(target) => {
+                let target = resolve(base, target);
+                files
+                    .iter()
+                    .find(|f| f.path == target)
+                    .cloned()
+                    .with_context(|| {
+                        format!(
+                            "install_target `{}` is not one of [[files]]",
+                            target.display()
+                        )
+                    })?
+            }
+        };
+        Ok(Self {
+            coordinator_url: url,
+            state_dir: resolve(base, &raw.state_dir),
+            policy: resolve(base, &raw.policy),
+            ping_interval: Duration::from_secs(raw.ping_interval_seconds.max(1)),
+            poll_wait_seconds: raw.poll_wait_seconds,
+            lease_seconds: raw.lease_seconds,
+            compliance: role(raw.compliance)?,
+            installer: role(raw.installer)?,
+            files,
+            install_target,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+coordinator_url = "http://127.0.0.1:3000/"
+state_dir = "state"
+policy = "policy.toml"
+[compliance]
+server_id = "laptop-compliance"
+enrollment_key = "mce_abc"
+[[files]]
+path = "claude_desktop_config.json"
+format = "mcp_servers"
+[[files]]
+path = "/abs/.vscode/mcp.json"
+format = "vscode"
+"#;
+
+    #[test]
+    fn paths_resolve_against_the_config_directory() {
+        let config = AgentConfig::parse(SAMPLE, Path::new("/etc/agent")).unwrap();
+        assert_eq!(config.coordinator_url, "http://127.0.0.1:3000");
+        assert_eq!(config.state_dir, PathBuf::from("/etc/agent/state"));
+        assert_eq!(config.files[1].path, PathBuf::from("/abs/.vscode/mcp.json"));
+        assert_eq!(
+            config.install_target.path,
+            PathBuf::from("/etc/agent/claude_desktop_config.json")
+        );
+        assert!(config.installer.is_none());
+        assert_eq!(
+            config.compliance.unwrap().enrollment_key.as_deref(),
+            Some("mce_abc")
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = AgentConfig::parse(
+            &SAMPLE.replace("[compliance]", "[complianse]"),
+            Path::new("/"),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("complianse"), "{err:#}");
+        let err =
+            AgentConfig::parse(&SAMPLE.replace("mcp_servers", "yaml"), Path::new("/")).unwrap_err();
+        assert!(format!("{err:#}").contains("yaml"), "{err:#}");
+    }
+}

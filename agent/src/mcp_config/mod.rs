@@ -1,0 +1,405 @@
+//! MCP client configuration files: reading them, and editing one server entry at a time
+//! while every other byte of the file stays as it was.
+//!
+//! Two shapes exist in the wild: `{"mcpServers": {name: entry}}` (Claude Desktop's
+//! `claude_desktop_config.json`, Claude Code's and Cursor's `.mcp.json`) and
+//! `{"servers": {name: entry}}` (VS Code's `.vscode/mcp.json`).
+
+mod edit;
+mod scan;
+#[cfg(test)]
+mod tests;
+
+use edit::{NewValue, Style};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+
+/// Which shape a file has, named after the key that holds the servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// `{"mcpServers": {...}}`: Claude Desktop, Claude Code, Cursor.
+    McpServers,
+    /// `{"servers": {...}}`: VS Code.
+    Vscode,
+}
+
+impl Format {
+    pub fn servers_key(self) -> &'static str {
+        match self {
+            Format::McpServers => "mcpServers",
+            Format::Vscode => "servers",
+        }
+    }
+}
+
+/// One MCP server as a client configuration describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerEntry {
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// Why a file cannot be read as an MCP client configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    #[error("not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("the top level is not an object")]
+    TopLevelNotObject,
+    #[error("`{key}` is not an object")]
+    ServersNotObject { key: &'static str },
+    #[error("server `{name}` is not an object")]
+    EntryNotObject { name: String },
+    #[error("server `{name}`: `command` is not a string")]
+    CommandNotString { name: String },
+    #[error("server `{name}`: `args` is not a list of strings")]
+    ArgsNotStrings { name: String },
+    #[error("server `{name}`: `env` is not an object")]
+    EnvNotObject { name: String },
+    #[error("server `{name}`: `env.{var}` is not a string")]
+    EnvValueNotString { name: String, var: String },
+}
+
+/// One configuration file: its exact text and what it says.
+///
+/// Edits return a new `McpFile` whose text differs from the old one only inside the server
+/// entry concerned (plus the comma, and for a first entry the line breaks, it needs). Each
+/// edit re-reads its own result and checks the servers came out as intended; were that check
+/// ever to fail, the change is made on the parsed document and the whole file written out
+/// afresh instead, so the content is right even if the layout is lost.
+///
+/// A server name that appears more than once in the servers object counts once, with its
+/// last occurrence (as serde_json reads it): that is the one listed, returned, and edited;
+/// removing a name removes all of its occurrences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpFile {
+    format: Format,
+    text: String,
+    servers: Vec<(String, ServerEntry)>,
+}
+
+impl McpFile {
+    /// Reads `text`. A top-level object without the servers key is a file with no servers.
+    /// A leading byte order mark is accepted and kept. JSON with comments or trailing commas
+    /// (which VS Code tolerates) is rejected as invalid.
+    pub fn parse(text: &str, format: Format) -> Result<McpFile, Malformed> {
+        let body = text.get(scan::bom_len(text)..).unwrap_or_default();
+        let value: Value =
+            serde_json::from_str(body).map_err(|e| Malformed::InvalidJson(e.to_string()))?;
+        let Value::Object(top) = &value else {
+            return Err(Malformed::TopLevelNotObject);
+        };
+        // Scanned even when there is nothing to list, so that every `McpFile` is known to be
+        // editable.
+        let root = scan::scan(text)?;
+        let key = format.servers_key();
+        let servers = match top.get(key) {
+            None => Vec::new(),
+            Some(Value::Object(entries)) => {
+                let names: Vec<&str> = root
+                    .find(&[key])
+                    .map(|node| node.members().iter().map(|m| m.key.as_str()).collect())
+                    .unwrap_or_default();
+                let mut seen = HashSet::new();
+                let mut last_first: Vec<&str> = names
+                    .into_iter()
+                    .rev()
+                    .filter(|name| seen.insert(*name))
+                    .collect();
+                last_first.reverse();
+                last_first
+                    .into_iter()
+                    .map(|name| {
+                        let value = entries.get(name).ok_or_else(|| {
+                            Malformed::InvalidJson(format!("server `{name}` was not read"))
+                        })?;
+                        Ok((name.to_owned(), entry_of(name, value)?))
+                    })
+                    .collect::<Result<_, Malformed>>()?
+            }
+            Some(_) => return Err(Malformed::ServersNotObject { key }),
+        };
+        Ok(McpFile {
+            format,
+            text: text.to_owned(),
+            servers,
+        })
+    }
+
+    /// A new file of this format with no servers.
+    pub fn empty(format: Format) -> McpFile {
+        McpFile {
+            format,
+            text: format!("{{\n  {}: {{}}\n}}\n", edit::quote(format.servers_key())),
+            servers: Vec::new(),
+        }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The servers in file order.
+    pub fn servers(&self) -> Vec<(String, ServerEntry)> {
+        self.servers.clone()
+    }
+
+    pub fn get(&self, name: &str) -> Option<ServerEntry> {
+        self.servers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, entry)| entry.clone())
+    }
+
+    /// Inserts or replaces the server `name`.
+    ///
+    /// A new server is appended as the last member of the servers object, laid out like its
+    /// siblings (or one indentation unit deeper than the line of the servers key when it has
+    /// none); for VS Code it starts with `"type": "stdio"`. Without a servers key, one is
+    /// added as the last top-level member.
+    ///
+    /// An existing server keeps its other keys (`type`, `disabled`, `cwd`...) and its layout:
+    /// `command`, `args` and `env` are each left alone when already right, otherwise their
+    /// value is replaced (env variable by variable), added at the end of the entry, or, for a
+    /// `command` now absent, removed. An empty `args` or `env` is not added to an entry that
+    /// lacks it, and empties (`[]`, `{}`) one that has it rather than removing the key.
+    pub fn with_server(&self, name: &str, entry: &ServerEntry) -> McpFile {
+        if self.get(name).as_ref() == Some(entry) {
+            return self.clone();
+        }
+        self.edited_with(name, entry)
+            .unwrap_or_else(|_| self.rewritten(name, Some(entry)))
+    }
+
+    /// Removes the server `name`, with exactly one separating comma; the only server leaves
+    /// an empty `{}` behind. A name not present gives an identical copy.
+    pub fn without_server(&self, name: &str) -> McpFile {
+        if self.get(name).is_none() {
+            return self.clone();
+        }
+        self.edited_without(name)
+            .unwrap_or_else(|_| self.rewritten(name, None))
+    }
+
+    fn edited_with(&self, name: &str, entry: &ServerEntry) -> Result<McpFile, Malformed> {
+        let key = self.format.servers_key();
+        let root = scan::scan(&self.text)?;
+        let style = Style::detect(&self.text, &root, key);
+        let text = match root.find(&[key]) {
+            None => {
+                let servers = NewValue::Object(vec![(name.to_owned(), self.new_entry(entry))]);
+                edit::set_member(&self.text, &[], key, Some(&servers), &style)?
+            }
+            Some(servers) if servers.member(name).is_none() => edit::set_member(
+                &self.text,
+                &[key],
+                name,
+                Some(&self.new_entry(entry)),
+                &style,
+            )?,
+            Some(_) => replace_entry(&self.text, &[key, name], entry, &style)?,
+        };
+        let edited = McpFile::parse(&text, self.format)?;
+        let expected = self.servers_after(name, Some(entry));
+        if edited.servers != expected {
+            return Err(Malformed::InvalidJson("the edit went astray".to_owned()));
+        }
+        Ok(edited)
+    }
+
+    fn edited_without(&self, name: &str) -> Result<McpFile, Malformed> {
+        let key = self.format.servers_key();
+        let root = scan::scan(&self.text)?;
+        let style = Style::detect(&self.text, &root, key);
+        let text = edit::set_member(&self.text, &[key], name, None, &style)?;
+        let edited = McpFile::parse(&text, self.format)?;
+        if edited.servers != self.servers_after(name, None) {
+            return Err(Malformed::InvalidJson("the edit went astray".to_owned()));
+        }
+        Ok(edited)
+    }
+
+    /// What `servers()` must list once `name` is set to `entry` (or removed).
+    fn servers_after(&self, name: &str, entry: Option<&ServerEntry>) -> Vec<(String, ServerEntry)> {
+        let mut servers = self.servers.clone();
+        let position = servers.iter().position(|(n, _)| n == name);
+        match (position, entry) {
+            (Some(i), Some(entry)) => {
+                if let Some(slot) = servers.get_mut(i) {
+                    slot.1 = entry.clone();
+                }
+            }
+            (None, Some(entry)) => servers.push((name.to_owned(), entry.clone())),
+            (Some(i), None) => {
+                servers.remove(i);
+            }
+            (None, None) => {}
+        }
+        servers
+    }
+
+    /// A whole new entry: VS Code's `type` first, then only the keys that say something.
+    fn new_entry(&self, entry: &ServerEntry) -> NewValue {
+        let mut members = Vec::new();
+        if self.format == Format::Vscode {
+            members.push(("type".to_owned(), NewValue::Str("stdio".to_owned())));
+        }
+        if let Some(command) = &entry.command {
+            members.push(("command".to_owned(), NewValue::Str(command.clone())));
+        }
+        if !entry.args.is_empty() {
+            members.push(("args".to_owned(), args_value(&entry.args)));
+        }
+        if !entry.env.is_empty() {
+            members.push(("env".to_owned(), env_value(&entry.env)));
+        }
+        NewValue::Object(members)
+    }
+
+    /// The last resort should a precise edit ever fail to check out: the same change made on
+    /// the parsed document and written out afresh. The content is right but the layout is
+    /// serde_json's (and top-level keys come out sorted).
+    fn rewritten(&self, name: &str, entry: Option<&ServerEntry>) -> McpFile {
+        let body = self
+            .text
+            .get(scan::bom_len(&self.text)..)
+            .unwrap_or_default();
+        let Ok(mut root) = serde_json::from_str::<Value>(body) else {
+            return self.clone();
+        };
+        let Some(top) = root.as_object_mut() else {
+            return self.clone();
+        };
+        let servers = top
+            .entry(self.format.servers_key())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        let Some(servers) = servers.as_object_mut() else {
+            return self.clone();
+        };
+        match entry {
+            None => {
+                servers.remove(name);
+            }
+            Some(entry) => {
+                let fresh = self.new_entry(entry).to_json_value();
+                let slot = servers.entry(name).or_insert(fresh);
+                if let Some(fields) = slot.as_object_mut() {
+                    match &entry.command {
+                        Some(command) => {
+                            fields.insert("command".to_owned(), Value::String(command.clone()));
+                        }
+                        None => {
+                            fields.remove("command");
+                        }
+                    }
+                    if !entry.args.is_empty() || fields.contains_key("args") {
+                        fields.insert("args".to_owned(), args_value(&entry.args).to_json_value());
+                    }
+                    if !entry.env.is_empty() || fields.contains_key("env") {
+                        fields.insert("env".to_owned(), env_value(&entry.env).to_json_value());
+                    }
+                }
+            }
+        }
+        McpFile::parse(&format!("{root:#}\n"), self.format).unwrap_or_else(|_| self.clone())
+    }
+}
+
+fn args_value(args: &[String]) -> NewValue {
+    NewValue::List(args.iter().cloned().map(NewValue::Str).collect())
+}
+
+fn env_value(env: &BTreeMap<String, String>) -> NewValue {
+    NewValue::Object(
+        env.iter()
+            .map(|(k, v)| (k.clone(), NewValue::Str(v.clone())))
+            .collect(),
+    )
+}
+
+/// Brings the existing entry at `path` in line with `entry`, member by member.
+fn replace_entry(
+    text: &str,
+    path: &[&str],
+    entry: &ServerEntry,
+    style: &Style,
+) -> Result<String, Malformed> {
+    let command = entry.command.clone().map(NewValue::Str);
+    let mut text = edit::set_member(text, path, "command", command.as_ref(), style)?;
+    if !entry.args.is_empty() || edit::has_member(&text, path, "args")? {
+        text = edit::set_member(&text, path, "args", Some(&args_value(&entry.args)), style)?;
+    }
+    if edit::has_member(&text, path, "env")? {
+        let env_path: Vec<&str> = path.iter().copied().chain(["env"]).collect();
+        for var in edit::keys_at(&text, &env_path)? {
+            if !entry.env.contains_key(&var) {
+                text = edit::set_member(&text, &env_path, &var, None, style)?;
+            }
+        }
+        for (var, value) in &entry.env {
+            let value = NewValue::Str(value.clone());
+            text = edit::set_member(&text, &env_path, var, Some(&value), style)?;
+        }
+    } else if !entry.env.is_empty() {
+        text = edit::set_member(&text, path, "env", Some(&env_value(&entry.env)), style)?;
+    }
+    Ok(text)
+}
+
+/// Reads one server entry, checking the shape of the keys this crate relies on.
+fn entry_of(name: &str, value: &Value) -> Result<ServerEntry, Malformed> {
+    let owned = || name.to_owned();
+    let Value::Object(fields) = value else {
+        return Err(Malformed::EntryNotObject { name: owned() });
+    };
+    let command = match fields.get("command") {
+        None => None,
+        Some(Value::String(command)) => Some(command.clone()),
+        Some(_) => return Err(Malformed::CommandNotString { name: owned() }),
+    };
+    let args = match fields.get("args") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Malformed::ArgsNotStrings { name: owned() })?,
+        Some(_) => return Err(Malformed::ArgsNotStrings { name: owned() }),
+    };
+    let env = match fields.get("env") {
+        None => BTreeMap::new(),
+        Some(Value::Object(vars)) => vars
+            .iter()
+            .map(|(var, value)| match value {
+                Value::String(value) => Ok((var.clone(), value.clone())),
+                _ => Err(Malformed::EnvValueNotString {
+                    name: owned(),
+                    var: var.clone(),
+                }),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(Malformed::EnvNotObject { name: owned() }),
+    };
+    Ok(ServerEntry { command, args, env })
+}
+
+/// A unified diff from `old` to `new`, both sides labelled `label`; empty when they are equal.
+pub fn unified_diff(label: &str, old: &str, new: &str) -> String {
+    if old == new {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(label, label)
+        .to_string()
+}
