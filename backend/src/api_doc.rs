@@ -22,6 +22,7 @@ Security scopes name the permission an operation requires; `GET /auth/permission
         (path = "/api/v1", api = crate::approvals::routes::ApprovalsApi),
         (path = "/api/v1", api = crate::executions::routes::ExecutionsApi),
         (path = "/api/v1", api = crate::audit::routes::AuditApi),
+        (path = "/api/v1", api = crate::events::routes::EventsApi),
         (path = "/api/v1", api = crate::ops::routes::OpsApi),
     ),
     modifiers(&SecuritySchemes),
@@ -35,6 +36,7 @@ Security scopes name the permission an operation requires; `GET /auth/permission
         (name = "approvals", description = "Approval tokens and approvers' decisions"),
         (name = "executions", description = "Released remediations, run by installers"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "events", description = "Live events over WebSocket"),
         (name = "ops", description = "Liveness and readiness"),
     )
 )]

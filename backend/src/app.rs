@@ -8,7 +8,8 @@ use crate::config::{Config, secret_bytes};
 use crate::http::{body, errors};
 use crate::state::AppState;
 use crate::{
-    api_doc, approvals, assessments, auth, db, executions, ops, remediations, servers, users, work,
+    api_doc, approvals, assessments, auth, db, events, executions, ops, remediations, servers,
+    users, work,
 };
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -40,6 +41,7 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .configure(executions::routes::configure)
         .configure(remediations::routes::configure)
         .configure(crate::audit::routes::configure)
+        .configure(events::routes::configure)
         .configure(ops::routes::configure);
 }
 
@@ -71,6 +73,7 @@ impl Application {
         );
         spawn_housekeeping(state.clone());
         work::service::spawn_reaper(state.clone());
+        events::hub::spawn_relay(state.clone());
 
         let app_state = state.clone();
         let openapi = api_doc::openapi();

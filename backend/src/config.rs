@@ -93,6 +93,8 @@ pub struct Config {
     pub assessment_max_attempts: u32,
     /// Commands a remediation may run without lowering its estimated success rate.
     pub command_allowlist: Vec<String>,
+    /// Origins besides the service's own that may open a WebSocket.
+    pub ws_allowed_origins: Vec<String>,
     /// Warnings about the configuration, logged once logging is set up.
     pub warnings: Vec<String>,
 }
@@ -283,6 +285,13 @@ impl Config {
                 0 => bail!("ASSESSMENT_MAX_ATTEMPTS: must be at least 1"),
                 n => n,
             },
+            ws_allowed_origins: source
+                .get("WS_ALLOWED_ORIGINS")
+                .unwrap_or("")
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
             command_allowlist: source
                 .get("COMMAND_ALLOWLIST")
                 .unwrap_or("npx,uvx,uv,node,python,python3,deno,bunx,docker")

@@ -4,9 +4,11 @@ use crate::audit::AuditKey;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{Config, secret_bytes};
+use crate::events::EventHub;
 use crate::remediations::sealing::EnvSealer;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Notify;
 
 #[derive(Clone)]
@@ -21,6 +23,12 @@ pub struct AppState {
     pub env_sealer: Arc<EnvSealer>,
     /// Wakes long-polling claimers when work is queued.
     pub work_available: Arc<Notify>,
+    /// Subscribers of live events in this process.
+    pub events: EventHub,
+    /// Wakes the event relay after a commit that wrote audit rows.
+    pub events_wake: Arc<Notify>,
+    /// WebSocket subscribers dropped for falling behind.
+    pub dropped_slow_consumers: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -40,6 +48,9 @@ impl AppState {
             sealer: Arc::new(Notify::new()),
             env_sealer: Arc::new(EnvSealer::new(secret_bytes(&config.encryption_key))),
             work_available: Arc::new(Notify::new()),
+            events: EventHub::default(),
+            events_wake: Arc::new(Notify::new()),
+            dropped_slow_consumers: Arc::new(AtomicU64::new(0)),
             config: Arc::new(config),
         }
     }
@@ -47,6 +58,11 @@ impl AppState {
     /// Called after a transaction that wrote audit rows has committed.
     pub fn audited(&self) {
         self.sealer.notify_one();
+        self.events_wake.notify_one();
+    }
+
+    pub fn metrics_dropped_slow_consumer(&self) {
+        self.dropped_slow_consumers.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Called after a transaction that queued work has committed.

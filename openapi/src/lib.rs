@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod digest;
 pub mod error;
+pub mod events;
 pub mod executions;
 pub mod health;
 pub mod ids;

@@ -219,6 +219,19 @@ pub async fn write(
         chain_mac: Set(None),
     };
     let inserted = audit_log::Entity::insert(row).exec(conn).await?;
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Sent with the transaction: Postgres delivers it to every replica's event relay
+        // only if, and when, the row commits.
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [
+                crate::events::hub::NOTIFY_CHANNEL.into(),
+                inserted.last_insert_id.0.to_string().into(),
+            ],
+        ))
+        .await?;
+    }
     Ok(inserted.last_insert_id)
 }
 

@@ -115,7 +115,7 @@ fn bearer_token(value: &header::HeaderValue) -> ApiResult<&str> {
         .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))
 }
 
-async fn user_from_token(state: &AppState, token: &str) -> ApiResult<Principal> {
+pub async fn user_from_token(state: &AppState, token: &str) -> ApiResult<Principal> {
     let claims = state.jwt.validate(token).map_err(|err| {
         tracing::debug!(error = %err, "token refused");
         ApiError::unauthorized("the token is invalid or has expired")

@@ -10,6 +10,8 @@ mod auth;
 mod authz_matrix;
 mod bad_input;
 mod contract;
+mod events;
+mod replicas;
 mod servers;
 mod tamper;
 mod tokens;

@@ -1,0 +1,351 @@
+//! Live events over WebSocket: order, replay with `since`, revocation, slow consumers.
+
+use crate::common::*;
+use crate::dual_test;
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A client whose socket buffers almost nothing: once it stops reading, the server notices
+/// within a few messages instead of after megabytes of kernel buffering.
+async fn connect_with_small_buffers(
+    app: &TestApp,
+    who: &As,
+) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let As::Bearer(token) = who else {
+        panic!("people subscribe")
+    };
+    let url = format!("{}/api/v1/ws", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        format!("coordinator.v1, bearer.{token}").parse().unwrap(),
+    );
+    let address: std::net::SocketAddr = app.address.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    let stream = socket.connect(address).await.unwrap();
+    tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap()
+        .0
+}
+
+async fn connect(app: &TestApp, who: &As, since: Option<i64>) -> Socket {
+    let As::Bearer(token) = who else {
+        panic!("people subscribe")
+    };
+    let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
+    let url = format!(
+        "{}/api/v1/ws{query}",
+        app.address.replace("http://", "ws://")
+    );
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        format!("coordinator.v1, bearer.{token}").parse().unwrap(),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        "coordinator.v1"
+    );
+    socket
+}
+
+async fn subscribe(socket: &mut Socket, channels: &[&str]) -> Value {
+    socket
+        .send(Message::text(
+            json!({ "type": "subscribe", "channels": channels }).to_string(),
+        ))
+        .await
+        .unwrap();
+    next_of(socket, "subscribed").await
+}
+
+/// The next message of type `kind`, skipping others, within 10 seconds.
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if value["type"] == kind {
+                        return value;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended while waiting for {kind}: {other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} message within 10 seconds"))
+}
+
+/// Events until one with `event == last`, in the order received.
+async fn events_until(socket: &mut Socket, last: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let event = next_of(socket, "event").await;
+        let done = event["event"] == last;
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn is_subsequence(wanted: &[&str], actual: &[String]) -> bool {
+    let mut rest = actual.iter();
+    wanted.iter().all(|w| rest.any(|a| a == w))
+}
+
+dual_test!(
+    a_subscriber_follows_the_workflow_in_order,
+    async |app: &TestApp| {
+        let (_, watcher) = app.user("watcher", "viewer").await;
+        let mut socket = connect(app, &watcher, None).await;
+        let subscribed = subscribe(
+            &mut socket,
+            &["assessments", "remediations", "approvals", "executions"],
+        )
+        .await;
+        assert_eq!(subscribed["channels"].as_array().unwrap().len(), 4);
+
+        let world = World::new(app).await;
+        let (proposal, execution) = world.approved_proposal(app).await;
+        assert_eq!(
+            app.execute(&world.approver_two, proposal, false)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let task = app.claim_execution(&world.installer, execution).await;
+        let digest = TestApp::recompute_digest(&task);
+        app.progress(
+            &world.installer,
+            execution,
+            "action-1",
+            "succeeded",
+            &digest,
+        )
+        .await;
+        let done = app
+            .complete(
+                &world.installer,
+                execution,
+                json!({ "outcome": "succeeded", "payloadDigest": digest }),
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+
+        let events = events_until(&mut socket, "execution_completed").await;
+        let names: Vec<String> = events
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            is_subsequence(
+                &[
+                    "assessment_requested",
+                    "assessment_results_reported",
+                    "assessment_reviewed",
+                    "remediation_proposed",
+                    "approval_recorded",
+                    "remediation_approved",
+                    "execution_released",
+                    "execution_claimed",
+                    "execution_progress",
+                    "execution_completed"
+                ],
+                &names
+            ),
+            "{names:?}"
+        );
+        let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order: {ids:?}");
+        // Ids are audit row ids, and events carry the story's correlation id.
+        let rows = app.audit_rows().await;
+        for event in &events {
+            let row = rows
+                .iter()
+                .find(|r| r.id.0 == event["id"].as_i64().unwrap())
+                .unwrap();
+            assert_eq!(event["event"], row.action.as_str());
+            assert_eq!(
+                event["correlationId"].as_str(),
+                row.correlation_id.as_deref()
+            );
+        }
+        assert!(
+            events
+                .iter()
+                .all(|e| !e.to_string().contains(SECRET_ENV_VALUE))
+        );
+    }
+);
+
+dual_test!(
+    a_reconnect_with_since_misses_nothing,
+    async |app: &TestApp| {
+        let admin = app.admin().await;
+        let mut first = connect(app, &admin, None).await;
+        subscribe(&mut first, &["audit"]).await;
+        app.get("/servers", &As::Nobody).await;
+        let seen = next_of(&mut first, "event").await;
+        let last_seen = seen["id"].as_i64().unwrap();
+        drop(first);
+
+        // While disconnected, things happen.
+        for i in 0..5 {
+            let reply = app.post("/users", &admin, json!({ "username": format!("while-away-{i}"), "password": PASSWORD, "role": "viewer" })).await;
+            assert_eq!(reply.status, StatusCode::CREATED);
+        }
+        let missed: Vec<i64> = app
+            .audit_rows()
+            .await
+            .iter()
+            .map(|r| r.id.0)
+            .filter(|id| *id > last_seen)
+            .collect();
+        assert!(missed.len() >= 5);
+
+        let mut second = connect(app, &admin, Some(last_seen)).await;
+        subscribe(&mut second, &["audit"]).await;
+        let mut replayed = Vec::new();
+        while replayed.len() < missed.len() {
+            replayed.push(next_of(&mut second, "event").await["id"].as_i64().unwrap());
+        }
+        assert_eq!(replayed, missed);
+        // And the live stream continues after the replay, without repeats.
+        app.get("/servers", &As::Nobody).await;
+        let live = next_of(&mut second, "event").await["id"].as_i64().unwrap();
+        assert!(live > *missed.last().unwrap());
+    }
+);
+
+dual_test!(
+    subscriptions_are_checked_and_bad_messages_answered,
+    async |app: &TestApp| {
+        let (_, viewer) = app.user("vera", "viewer").await;
+        let mut socket = connect(app, &viewer, None).await;
+        socket.send(Message::text("not json")).await.unwrap();
+        assert_eq!(next_of(&mut socket, "error").await["code"], "bad_request");
+        socket
+            .send(Message::text(
+                json!({ "type": "subscribe", "channels": ["gossip"] }).to_string(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut socket, "error").await["code"], "bad_request");
+        let subscribed = subscribe(&mut socket, &["servers"]).await;
+        assert_eq!(subscribed["channels"], json!(["servers"]));
+        // Every channel's permission comes from the one table; no role reads a channel it lacks.
+        for channel in coordinator_api::events::Channel::ALL {
+            for role in coordinator_api::Role::ALL {
+                let _ = role.can(channel.permission());
+            }
+        }
+    }
+);
+
+dual_test!(
+    sockets_close_when_their_user_is_revoked,
+    async |app: &TestApp| {
+        let (id, user) = app.user("temporary", "user").await;
+        let mut socket = connect(app, &user, None).await;
+        subscribe(&mut socket, &["audit"]).await;
+        let admin = app.admin().await;
+        let reply = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/users/{id}"),
+                &admin,
+                Some(json!({ "disabled": true })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let closed = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match socket.next().await {
+                    None | Some(Ok(Message::Close(_))) | Some(Err(_)) => return true,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            closed.unwrap_or(false),
+            "the socket stayed open after the user was disabled"
+        );
+    }
+);
+
+dual_test!(
+    anonymous_and_foreign_origins_are_refused,
+    async |app: &TestApp| {
+        let url = format!("{}/api/v1/ws", app.address.replace("http://", "ws://"));
+        let refused = tokio_tungstenite::connect_async(url.clone()).await;
+        assert!(refused.is_err());
+        let admin = app.admin().await;
+        let As::Bearer(token) = admin else {
+            unreachable!()
+        };
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            format!("coordinator.v1, bearer.{token}").parse().unwrap(),
+        );
+        request
+            .headers_mut()
+            .insert("Origin", "https://evil.example".parse().unwrap());
+        assert!(tokio_tungstenite::connect_async(request).await.is_err());
+        assert!(app.audit_rows_for("access_denied").await.len() >= 2);
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_does_not_hold_up_the_others() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let mut stalled = connect_with_small_buffers(&app, &admin).await;
+    stalled
+        .send(Message::text(
+            json!({ "type": "subscribe", "channels": ["audit"] }).to_string(),
+        ))
+        .await
+        .unwrap();
+    let mut reader = connect(&app, &admin, None).await;
+    subscribe(&mut reader, &["audit"]).await;
+    let reading = tokio::spawn(async move {
+        let mut count = 0usize;
+        while let Some(Ok(message)) = reader.next().await {
+            if matches!(message, Message::Text(_)) {
+                count += 1;
+            }
+            if count >= 3000 {
+                break;
+            }
+        }
+        count
+    });
+    // Thousands of refusals, each an audit row and an event, while one client reads nothing.
+    for _ in 0..30 {
+        let batch = (0..100).map(|_| app.get("/servers", &As::Nobody));
+        futures_util::future::join_all(batch).await;
+    }
+    let received = tokio::time::timeout(Duration::from_secs(60), reading)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(received, 3000, "the reading client missed events");
+    drop(stalled);
+    app.teardown().await;
+}

@@ -1,0 +1,112 @@
+//! Live events over `GET /api/v1/ws`.
+//!
+//! Every event is an audit row: its `id` is the row's id, so a client that reconnects with
+//! `?since=<last id it saw>` receives what it missed, in order, and then the live stream.
+
+use crate::audit::{ActorType, AuditResult};
+use crate::{Permission, wire_enum};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+wire_enum! {
+    /// What a subscriber can follow.
+    pub enum Channel {
+        Assessments = "assessments",
+        Remediations = "remediations",
+        Approvals = "approvals",
+        Executions = "executions",
+        Servers = "servers",
+        /// Every audit row.
+        Audit = "audit",
+        Metrics = "metrics",
+        Alerts = "alerts",
+    }
+}
+
+impl Channel {
+    /// The permission a subscriber needs, from the one permission table.
+    pub const fn permission(self) -> Permission {
+        match self {
+            Channel::Assessments => Permission::ViewAssessments,
+            Channel::Remediations | Channel::Approvals | Channel::Executions => {
+                Permission::ViewRemediations
+            }
+            Channel::Servers => Permission::ViewServers,
+            Channel::Audit => Permission::ViewAudit,
+            Channel::Metrics | Channel::Alerts => Permission::ViewMetrics,
+        }
+    }
+
+    /// The channel an audit row belongs to besides `audit`, from its action and target.
+    pub fn of(action: &str, target: Option<&str>) -> Option<Channel> {
+        if action.starts_with("approval") {
+            return Some(Channel::Approvals);
+        }
+        let kind = target?.split_once(':')?.0;
+        match kind {
+            "assessment" => Some(Channel::Assessments),
+            "proposal" => Some(Channel::Remediations),
+            "execution" => Some(Channel::Executions),
+            "server" | "enrollment_key" => Some(Channel::Servers),
+            "alert" => Some(Channel::Alerts),
+            _ => None,
+        }
+    }
+}
+
+/// What a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum ClientMessage {
+    Subscribe { channels: Vec<Channel> },
+    Unsubscribe { channels: Vec<Channel> },
+}
+
+/// An audit row as an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventData {
+    pub actor: String,
+    pub actor_type: ActorType,
+    pub target: Option<String>,
+    pub result: AuditResult,
+    pub details: serde_json::Value,
+}
+
+/// What the coordinator sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ServerMessage {
+    /// The subscriptions now in force.
+    Subscribed {
+        channels: Vec<Channel>,
+    },
+    Event {
+        channel: Channel,
+        /// The audit action, such as `remediation_approved`.
+        event: String,
+        /// The audit row's id.
+        id: i64,
+        ts: DateTime<Utc>,
+        correlation_id: Option<String>,
+        data: EventData,
+    },
+    /// The client fell too far behind: reconnect with `since` set to the last id it saw.
+    Resync {
+        last_id: Option<i64>,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+}
