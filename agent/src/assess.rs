@@ -146,7 +146,6 @@ fn check_configured(
 ) -> (Vec<Finding>, Option<Fix>) {
     let forbidden = policy.forbidden_entry(name);
     let mut findings = Vec::new();
-    let mut update = None;
     for (path, entry) in entries {
         let file = path.display();
         let mut add = |issue: &str, severity: Severity, message: String| {
@@ -199,8 +198,7 @@ fn check_configured(
             && let Some(package) = launched_package(command, &entry.args)
             && !is_pinned(&package)
         {
-            let pin = policy.pinned_versions.get(package_name(&package));
-            let advice = match pin {
+            let advice = match policy.pinned_versions.get(package_name(&package)) {
                 Some(version) => format!("; the policy pins it to {version}"),
                 None => String::new(),
             };
@@ -209,28 +207,6 @@ fn check_configured(
                 Severity::Warning,
                 format!("`{package}` runs without a pinned version{advice}"),
             );
-            if update.is_none()
-                && forbidden.is_none()
-                && let Some(version) = pin
-                && let Some(args) = pinned_args(command, &entry.args, &package, version)
-            {
-                update = Some(Fix {
-                    issue: UNPINNED_PACKAGE.to_owned(),
-                    severity: Severity::Warning,
-                    action: ProposedAction {
-                        id: String::new(),
-                        action_type: ActionType::UpdateServer,
-                        server_name: name.to_owned(),
-                        command: Some(command.to_owned()),
-                        args,
-                        env: entry
-                            .env
-                            .iter()
-                            .map(|(k, v)| (k.clone(), Secret::new(v.as_str())))
-                            .collect(),
-                    },
-                });
-            }
         }
         if policy.check_commands_exist && !command_exists(command) {
             add(
@@ -253,9 +229,51 @@ fn check_configured(
                 env: BTreeMap::new(),
             },
         }),
-        None => update,
+        None => pin_update(name, entries, policy),
     };
     (findings, fix)
+}
+
+/// The update that pins an unpinned package to the policy's version, when one action can do
+/// it for every file holding the server.
+///
+/// The installer applies an update to each file that has the server, so the command and args
+/// proposed land in all of them: when the files launch the server differently, one of them
+/// would silently get the other's arguments. Such a server is left to a person (its
+/// `unpinned_package` findings say where).
+///
+/// The action carries no env: the installer keeps the env each file already has, and copying
+/// it here would send the machine's secrets to the coordinator in the proposal.
+fn pin_update(name: &str, entries: &[(&Path, &ServerEntry)], policy: &Policy) -> Option<Fix> {
+    if !policy.require_pinned_versions {
+        return None;
+    }
+    let (_, first) = entries.first()?;
+    if entries
+        .iter()
+        .any(|(_, entry)| entry.command != first.command || entry.args != first.args)
+    {
+        return None;
+    }
+    let command = first.command.as_deref()?;
+    let package = launched_package(command, &first.args)?;
+    if is_pinned(&package) {
+        return None;
+    }
+    let version = policy.pinned_versions.get(package_name(&package))?;
+    let args = pinned_args(command, &first.args, &package, version)?;
+    Some(Fix {
+        issue: UNPINNED_PACKAGE.to_owned(),
+        severity: Severity::Warning,
+        action: ProposedAction {
+            id: String::new(),
+            action_type: ActionType::UpdateServer,
+            server_name: name.to_owned(),
+            command: Some(command.to_owned()),
+            args,
+            env: BTreeMap::new(),
+        },
+    })
 }
 
 /// Findings for a name no readable file configures: missing if the policy requires it,
@@ -752,12 +770,13 @@ reason = "sends data to an unknown host"
                 )
             })
             .collect();
+        // `git` is unpinned in two files that launch it with different arguments: one update
+        // would give both files the same ones, so none is proposed.
         assert_eq!(
             fixes,
             [
                 ("fix-1", "shady-tools", ActionType::RemoveServer, Critical),
                 ("fix-2", "filesystem", ActionType::InstallServer, Warning),
-                ("fix-3", "git", ActionType::UpdateServer, Warning),
             ]
         );
         let remove = &assessment.fixes[0].action;
@@ -772,18 +791,10 @@ reason = "sends data to an unknown host"
                 "/srv/shared"
             ]
         );
-        // The first file that has the server decides the update.
-        let update = &assessment.fixes[2].action;
-        assert_eq!(update.command.as_deref(), Some("uvx"));
-        assert_eq!(
-            update.args,
-            ["mcp-server-git@0.6.2", "--repository", "/srv/repo"]
-        );
-        assert!(update.env.is_empty());
     }
 
     #[test]
-    fn an_update_keeps_command_and_env() {
+    fn an_update_keeps_the_command_and_carries_no_env() {
         let policy = Policy::parse(POLICY).unwrap();
         let files = [file(
             "/a.json",
@@ -813,7 +824,8 @@ reason = "sends data to an unknown host"
                 "/tmp"
             ]
         );
-        assert_eq!(update.env["LOG_LEVEL"].expose(), "debug");
+        // The installer keeps the env the file has; the proposal does not repeat it.
+        assert!(update.env.is_empty());
 
         let pipx = pinned_args(
             "pipx",
@@ -1091,10 +1103,7 @@ reason = "sends data to an unknown host"
         let assessment = assess(&sample(), &policy, &[], &present);
         let request = proposal(AssessmentId(42), &assessment).unwrap();
         assert_eq!(request.assessment_id, AssessmentId(42));
-        assert_eq!(
-            request.issues,
-            ["forbidden_server", "missing_config", "unpinned_package"]
-        );
+        assert_eq!(request.issues, ["forbidden_server", "missing_config"]);
         assert_eq!(request.priority, Priority::Critical);
         assert!(!request.auto_approve);
         let ids: Vec<&str> = request
@@ -1102,8 +1111,103 @@ reason = "sends data to an unknown host"
             .iter()
             .map(|a| a.id.as_str())
             .collect();
-        assert_eq!(ids, ["fix-1", "fix-2", "fix-3"]);
+        assert_eq!(ids, ["fix-1", "fix-2"]);
         assert!(request.rollback_plan.unwrap().contains("backup"));
+    }
+
+    #[test]
+    fn a_proposal_never_carries_the_machines_env_values() {
+        const API_KEY: &str = "sk-proj-DoNotSendThisAnywhere";
+        let policy = Policy::parse(POLICY).unwrap();
+        let mut files = sample();
+        // Unpinned, with a pin in the policy, and a secret in its env: an update is proposed.
+        files.push(file(
+            "/home/ana/.codeium/mcp_config.json",
+            vec![(
+                "scratch",
+                entry(
+                    "npx",
+                    &["-y", "@modelcontextprotocol/server-filesystem", "/tmp"],
+                    &[("OPENAI_API_KEY", API_KEY), ("LOG_LEVEL", "debug")],
+                ),
+            )],
+        ));
+        let assessment = assess(&files, &policy, &[], &present);
+        assert_eq!(
+            assessment.results.servers["scratch"].issues,
+            ["security_issue", "unpinned_package"]
+        );
+        let request = proposal(AssessmentId(7), &assessment).unwrap();
+        let update = request
+            .proposed_actions
+            .iter()
+            .find(|a| a.server_name == "scratch")
+            .expect("the pin is proposed");
+        assert_eq!(update.action_type, ActionType::UpdateServer);
+        assert!(update.env.is_empty());
+        // Nothing any file holds in its env reaches the wire, in any action.
+        let wire = serde_json::to_string(&request).unwrap();
+        for value in files
+            .iter()
+            .filter_map(|f| f.servers.as_ref().ok())
+            .flatten()
+            .flat_map(|(_, entry)| entry.env.values())
+        {
+            assert!(!wire.contains(value.as_str()), "{value} was sent: {wire}");
+        }
+    }
+
+    #[test]
+    fn an_update_is_proposed_only_when_every_file_launches_the_server_alike() {
+        let policy = Policy::parse(POLICY).unwrap();
+        let unpinned = |dir: &str, env: &[(&str, &str)]| {
+            entry("uvx", &["mcp-server-git", "--repository", dir], env)
+        };
+        let same = [
+            file("/a.json", vec![("git", unpinned("/srv/repo", &[]))]),
+            // Env may differ: the installer keeps each file's own.
+            file(
+                "/b.json",
+                vec![("git", unpinned("/srv/repo", &[("GIT_TOKEN", "${env:T}")]))],
+            ),
+        ];
+        let assessment = assess(&same, &policy, &["git".to_owned()], &|_| true);
+        assert_eq!(assessment.fixes.len(), 1);
+        assert_eq!(
+            assessment.fixes[0].action.args,
+            ["mcp-server-git@0.6.2", "--repository", "/srv/repo"]
+        );
+
+        let different_args = [
+            file("/a.json", vec![("git", unpinned("/srv/repo", &[]))]),
+            file("/b.json", vec![("git", unpinned("/srv/other", &[]))]),
+        ];
+        let different_command = [
+            file("/a.json", vec![("git", unpinned("/srv/repo", &[]))]),
+            file(
+                "/b.json",
+                vec![(
+                    "git",
+                    entry(
+                        "/usr/bin/uvx",
+                        &["mcp-server-git", "--repository", "/srv/repo"],
+                        &[],
+                    ),
+                )],
+            ),
+        ];
+        for files in [different_args, different_command] {
+            let assessment = assess(&files, &policy, &["git".to_owned()], &|_| true);
+            assert!(assessment.fixes.is_empty());
+            // Still reported, once per file.
+            assert_eq!(
+                findings(&assessment.results.servers["git"]),
+                [
+                    (UNPINNED_PACKAGE, Severity::Warning),
+                    (UNPINNED_PACKAGE, Severity::Warning)
+                ]
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Talking to the coordinator: enrollment, the API key kept on disk, and every call a
 //! server makes. Errors say whether trying again later can help.
 
+use crate::files::TempFile;
 use coordinator_api::assessments::AssessmentResults;
 use coordinator_api::executions::{CompleteRequest, ProgressRequest};
 use coordinator_api::remediations::{ProposeRequest, ProposeResponse};
@@ -13,14 +14,16 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The coordinator could not be reached, or failed inside: worth retrying.
     #[error("the coordinator is unavailable: {0}")]
     Unavailable(String),
-    /// The coordinator refused the request: retrying the same request will not help.
+    /// The coordinator refused the request, or answered something this agent cannot read:
+    /// retrying the same request will not help.
     #[error("the coordinator refused: {status} {code}: {message}")]
     Refused {
         status: u16,
@@ -34,18 +37,16 @@ impl ClientError {
         matches!(self, ClientError::Unavailable(_))
     }
 
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ClientError::Refused { status, .. } => Some(*status),
-            ClientError::Unavailable(_) => None,
-        }
+    /// The key this request was sent with is not (or no longer) valid.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, ClientError::Refused { status: 401, .. })
     }
 }
 
 /// Who the request is sent as.
 enum Credential<'a> {
     ApiKey(&'a Secret),
-    EnrollmentKey(&'a str),
+    EnrollmentKey(&'a Secret),
 }
 
 #[derive(Clone)]
@@ -54,12 +55,24 @@ pub struct Coordinator {
     base: String,
 }
 
+/// A success answer whose body is not what was expected. Retrying would only get the same
+/// body again, so it counts as a refusal rather than an outage.
+fn undecodable(status: StatusCode, why: impl std::fmt::Display) -> ClientError {
+    ClientError::Refused {
+        status: status.as_u16(),
+        code: "undecodable_answer".to_owned(),
+        message: format!("the answer cannot be read: {why}"),
+    }
+}
+
 impl Coordinator {
     pub fn new(base_url: &str) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             // Long enough for the longest long-poll the coordinator allows.
             .timeout(Duration::from_secs(60))
+            // Every request carries a key; a redirect must not carry it to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("coordinator-agent/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
@@ -78,7 +91,7 @@ impl Coordinator {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         request = match credential {
             Credential::ApiKey(key) => request.header("X-API-Key", key.expose()),
-            Credential::EnrollmentKey(key) => request.header("X-Enrollment-Key", key),
+            Credential::EnrollmentKey(key) => request.header("X-Enrollment-Key", key.expose()),
         };
         if let Some(body) = body {
             request = request.json(body);
@@ -98,7 +111,7 @@ impl Coordinator {
         if status.is_success() {
             return serde_json::from_slice(&bytes)
                 .map(Some)
-                .map_err(|e| ClientError::Unavailable(format!("unexpected answer: {e}")));
+                .map_err(|e| undecodable(status, e));
         }
         if status.is_server_error() {
             return Err(ClientError::Unavailable(format!("status {status}")));
@@ -117,13 +130,14 @@ impl Coordinator {
         })
     }
 
-    async fn answered<T>(result: Result<Option<T>, ClientError>) -> Result<T, ClientError> {
-        result?.ok_or_else(|| ClientError::Unavailable("an empty answer".to_owned()))
+    /// The body of an answer that must have one.
+    fn answered<T>(result: Result<Option<T>, ClientError>) -> Result<T, ClientError> {
+        result?.ok_or_else(|| undecodable(StatusCode::NO_CONTENT, "it is empty"))
     }
 
     pub async fn enroll(
         &self,
-        enrollment_key: &str,
+        enrollment_key: &Secret,
         registration: &RegisterServerRequest,
     ) -> Result<RegisterServerResponse, ClientError> {
         Self::answered(
@@ -135,34 +149,19 @@ impl Coordinator {
             )
             .await,
         )
-        .await
-    }
-
-    /// Re-registers with the server's own key: refreshes what it offers and rotates the key.
-    pub async fn reregister(
-        &self,
-        api_key: &Secret,
-        registration: &RegisterServerRequest,
-    ) -> Result<RegisterServerResponse, ClientError> {
-        Self::answered(
-            self.call(
-                Method::POST,
-                "/servers/register",
-                Credential::ApiKey(api_key),
-                Some(registration),
-            )
-            .await,
-        )
-        .await
     }
 }
 
 /// A registered server's view of the coordinator.
+///
+/// Clones share the key, so that when one loop signs in again (the key was revoked or
+/// rotated elsewhere) every other loop of the same role uses the new key from then on.
 #[derive(Clone)]
 pub struct Session {
     pub coordinator: Coordinator,
     pub server_id: String,
-    api_key: Secret,
+    /// The key, and how many times it has been replaced.
+    key: Arc<RwLock<(u64, Secret)>>,
 }
 
 impl Session {
@@ -170,8 +169,27 @@ impl Session {
         Self {
             coordinator,
             server_id,
-            api_key,
+            key: Arc::new(RwLock::new((0, api_key))),
         }
+    }
+
+    /// Changes whenever the key is replaced: a loop that saw its key refused compares it with
+    /// the value it read before, to tell whether someone else already signed in again.
+    pub fn generation(&self) -> u64 {
+        self.key.read().unwrap_or_else(PoisonError::into_inner).0
+    }
+
+    pub fn replace_key(&self, api_key: Secret) {
+        let mut slot = self.key.write().unwrap_or_else(PoisonError::into_inner);
+        *slot = (slot.0.wrapping_add(1), api_key);
+    }
+
+    fn api_key(&self) -> Secret {
+        self.key
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .clone()
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -179,13 +197,10 @@ impl Session {
         path: &str,
         body: &B,
     ) -> Result<Option<T>, ClientError> {
+        // Copied out, so that no lock is held across the request.
+        let key = self.api_key();
         self.coordinator
-            .call(
-                Method::POST,
-                path,
-                Credential::ApiKey(&self.api_key),
-                Some(body),
-            )
+            .call(Method::POST, path, Credential::ApiKey(&key), Some(body))
             .await
     }
 
@@ -238,7 +253,7 @@ impl Session {
     }
 
     pub async fn propose(&self, request: &ProposeRequest) -> Result<ProposeResponse, ClientError> {
-        Coordinator::answered(self.post("/remediations/propose", request).await).await
+        Coordinator::answered(self.post("/remediations/propose", request).await)
     }
 
     pub async fn progress(
@@ -281,15 +296,26 @@ pub fn save_key(path: &Path, key: &Secret) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let temporary = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    let mut temporary = TempFile::create_next_to(path)?;
+    temporary.file.write_all(key.expose().as_bytes())?;
+    temporary.file.sync_all()?;
+    temporary.persist(path)
+}
+
+/// Narrows a kept key file to its owner, should it have been made readable by others since
+/// (copied around, or written by an older agent).
+pub fn restrict_key_file(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temporary)?;
-    file.write_all(key.expose().as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 pub fn load_key(path: &Path) -> Option<Secret> {
@@ -298,8 +324,19 @@ pub fn load_key(path: &Path) -> Option<Secret> {
     (!key.is_empty()).then(|| Secret::new(key))
 }
 
+/// `wait` scaled by a random factor between one half and one: agents that lost the
+/// coordinator at the same moment do not all come back at the same moment.
+fn jittered(wait: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    rand::fill(&mut byte);
+    wait.mul_f64(0.5 + f64::from(byte[0]) / 510.0)
+}
+
+const FIRST_WAIT: Duration = Duration::from_millis(500);
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
 /// Retries `attempt` while the coordinator is unavailable, waiting longer each time (up to
-/// `max_wait`), until it answers or `stop` says to give up.
+/// 30 seconds, with jitter), until it answers or `stop` says to give up.
 pub async fn with_backoff<T, F, Fut>(
     what: &str,
     stop: &tokio::sync::watch::Receiver<bool>,
@@ -309,23 +346,192 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ClientError>>,
 {
-    let mut wait = Duration::from_millis(500);
-    let max_wait = Duration::from_secs(30);
+    let mut wait = FIRST_WAIT;
     loop {
         if *stop.borrow() {
             return None;
         }
         match attempt().await {
             Err(err) if err.is_retryable() => {
-                tracing::warn!(error = %err, retry_in = ?wait, "{what} failed; retrying");
+                let pause = jittered(wait);
+                tracing::warn!(error = %err, retry_in = ?pause, "{what} failed; retrying");
                 let mut stop = stop.clone();
                 tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = tokio::time::sleep(pause) => {}
                     _ = stop.changed() => return None,
                 }
-                wait = (wait * 2).min(max_wait);
+                wait = (wait * 2).min(MAX_WAIT);
             }
             other => return Some(other),
         }
+    }
+}
+
+/// Retries `attempt` while the coordinator is unavailable, for at most `budget`. For the
+/// reports that end a task: they are worth waiting for, but not forever, and not stopped by a
+/// shutdown (the task in hand is always finished).
+pub async fn with_retries<T, F, Fut>(
+    what: &str,
+    budget: Duration,
+    mut attempt: F,
+) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let started = Instant::now();
+    let mut wait = FIRST_WAIT;
+    loop {
+        match attempt().await {
+            Err(err) if err.is_retryable() => {
+                let pause = jittered(wait);
+                if started.elapsed() + pause > budget {
+                    return Err(err);
+                }
+                tracing::warn!(error = %err, retry_in = ?pause, "{what} failed; retrying");
+                tokio::time::sleep(pause).await;
+                wait = (wait * 2).min(MAX_WAIT);
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "agent-client-{name}-{}-{}",
+            std::process::id(),
+            crate::files::random_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn keys_are_saved_privately_and_nothing_is_left_behind() {
+        let dir = scratch("save");
+        let path = key_file(&dir, "laptop");
+        save_key(&path, &Secret::new("mck_one")).unwrap();
+        save_key(&path, &Secret::new("mck_two")).unwrap();
+        assert_eq!(load_key(&path).unwrap().expose(), "mck_two");
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file is left");
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&path), 0o600);
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            restrict_key_file(&path).unwrap();
+            assert_eq!(mode(&path), 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A coordinator that gives every request the same raw HTTP answer.
+    fn canned(answer: &'static str) -> Session {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut request = [0u8; 8192];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        let coordinator = Coordinator::new(&format!("http://{address}")).unwrap();
+        Session::new(coordinator, "laptop".to_owned(), Secret::new("mck_key"))
+    }
+
+    #[tokio::test]
+    async fn answers_are_sorted_into_retry_and_refusal() {
+        let garbled = canned(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8\r\nconnection: close\r\n\r\nnot json",
+        );
+        let err = garbled
+            .claim(TaskKind::Assessment, 30, 1)
+            .await
+            .unwrap_err();
+        assert!(
+            !err.is_retryable(),
+            "an unreadable answer is not retried: {err}"
+        );
+
+        // The key must not follow a redirect to wherever it points.
+        let moved = canned(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:9/steal\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        );
+        let err = moved.ping(None).await.unwrap_err();
+        assert!(
+            matches!(err, ClientError::Refused { status: 307, .. }),
+            "{err}"
+        );
+
+        let down = canned(
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        );
+        assert!(down.ping(None).await.unwrap_err().is_retryable());
+
+        let revoked = canned(
+            "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+        );
+        assert!(revoked.ping(None).await.unwrap_err().is_unauthorized());
+    }
+
+    #[test]
+    fn a_replaced_key_changes_the_generation() {
+        let coordinator = Coordinator::new("http://127.0.0.1:1").unwrap();
+        let session = Session::new(coordinator, "laptop".to_owned(), Secret::new("old"));
+        let copy = session.clone();
+        let before = copy.generation();
+        session.replace_key(Secret::new("new"));
+        assert_ne!(copy.generation(), before);
+        assert_eq!(copy.api_key().expose(), "new", "clones share the key");
+    }
+
+    #[test]
+    fn jitter_stays_between_half_and_whole() {
+        for _ in 0..100 {
+            let wait = jittered(Duration::from_secs(10));
+            assert!(wait >= Duration::from_secs(5) && wait <= Duration::from_secs(10));
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_budget_and_on_a_refusal() {
+        let mut calls = 0;
+        let result: Result<(), _> = with_retries("test", Duration::from_millis(600), || {
+            calls += 1;
+            async { Err(ClientError::Unavailable("down".to_owned())) }
+        })
+        .await;
+        assert!(result.is_err_and(|e| e.is_retryable()));
+        assert!((1..=3).contains(&calls), "{calls} calls");
+
+        let mut calls = 0;
+        let result: Result<(), _> = with_retries("test", Duration::from_secs(60), || {
+            calls += 1;
+            async {
+                Err(ClientError::Refused {
+                    status: 409,
+                    code: "conflict".to_owned(),
+                    message: String::new(),
+                })
+            }
+        })
+        .await;
+        assert!(result.is_err_and(|e| !e.is_retryable()));
+        assert_eq!(calls, 1);
     }
 }

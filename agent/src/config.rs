@@ -3,6 +3,7 @@
 
 use crate::mcp_config::Format;
 use anyhow::{Context, bail};
+use coordinator_api::Secret;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,7 +42,7 @@ fn default_lease() -> u32 {
 #[serde(deny_unknown_fields)]
 struct RawRole {
     server_id: String,
-    enrollment_key: Option<String>,
+    enrollment_key: Option<Secret>,
     enrollment_key_file: Option<PathBuf>,
 }
 
@@ -56,8 +57,9 @@ struct RawFile {
 #[derive(Debug, Clone)]
 pub struct Role {
     pub server_id: String,
-    /// Used once, to enroll; the API key received is kept in the state directory after that.
-    pub enrollment_key: Option<String>,
+    /// Used to enroll when no kept API key works; the API key received is kept in the state
+    /// directory after that. A `Secret`, so that printing the configuration hides it.
+    pub enrollment_key: Option<Secret>,
 }
 
 /// A configuration file the agent manages.
@@ -102,8 +104,18 @@ impl AgentConfig {
     pub fn parse(text: &str, base: &Path) -> anyhow::Result<Self> {
         let raw: RawConfig = toml::from_str(text)?;
         let url = raw.coordinator_url.trim_end_matches('/').to_owned();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            bail!("coordinator_url must start with http:// or https://");
+        if url.starts_with("https://") {
+            // Refused here rather than failing on every request later: the HTTP client is
+            // built without TLS support.
+            bail!(
+                "coordinator_url `{url}`: this build of the agent has no TLS client, so it cannot \
+                 reach an https:// address; run the agent next to the coordinator and use its \
+                 http:// address, or run a TLS-terminating proxy on this machine and give the \
+                 proxy's local http:// address"
+            );
+        }
+        if !url.starts_with("http://") {
+            bail!("coordinator_url must start with http://");
         }
         if raw.compliance.is_none() && raw.installer.is_none() {
             bail!("give at least one role: [compliance] or [installer]");
@@ -121,10 +133,10 @@ impl AgentConfig {
             let Some(raw) = raw else { return Ok(None) };
             let enrollment_key = match (raw.enrollment_key, raw.enrollment_key_file) {
                 (Some(_), Some(_)) => bail!("give enrollment_key or enrollment_key_file, not both"),
-                (Some(key), None) => Some(key.trim().to_owned()),
+                (Some(key), None) => Some(Secret::new(key.expose().trim())),
                 // Gone after the first run is normal: the kept API key signs in from then on.
                 (None, Some(file)) => match std::fs::read_to_string(resolve(base, &file)) {
-                    Ok(key) => Some(key.trim().to_owned()),
+                    Ok(key) => Some(Secret::new(key.trim())),
                     Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
                     Err(err) => {
                         return Err(err)
@@ -133,6 +145,8 @@ impl AgentConfig {
                 },
                 (None, None) => None,
             };
+            // An empty key could only be refused; without one, the error names what is missing.
+            let enrollment_key = enrollment_key.filter(|key| !key.expose().is_empty());
             Ok(Some(Role {
                 server_id: raw.server_id,
                 enrollment_key,
@@ -146,6 +160,18 @@ impl AgentConfig {
                 format: f.format,
             })
             .collect();
+        // Two entries for one file would have an action applied to it twice, each time from
+        // a stale read. Links are followed so that two names for one file count as one.
+        let mut seen = std::collections::BTreeSet::new();
+        for file in &files {
+            let real = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone());
+            if !seen.insert(real) {
+                bail!(
+                    "[[files]] lists `{}` more than once (or under two names)",
+                    file.path.display()
+                );
+            }
+        }
         let install_target = match &raw.install_target {
             None => files[0].clone(),
             Some(target) => {
@@ -162,6 +188,17 @@ impl AgentConfig {
                     })?
             }
         };
+        let compliance = role(raw.compliance)?;
+        let installer = role(raw.installer)?;
+        if let (Some(compliance), Some(installer)) = (&compliance, &installer)
+            && compliance.server_id == installer.server_id
+        {
+            // Each role registers as a server of its own kind; one id cannot be both.
+            bail!(
+                "[compliance] and [installer] both use server_id `{}`; give each role its own",
+                compliance.server_id
+            );
+        }
         Ok(Self {
             coordinator_url: url,
             state_dir: resolve(base, &raw.state_dir),
@@ -169,8 +206,8 @@ impl AgentConfig {
             ping_interval: Duration::from_secs(raw.ping_interval_seconds.max(1)),
             poll_wait_seconds: raw.poll_wait_seconds,
             lease_seconds: raw.lease_seconds,
-            compliance: role(raw.compliance)?,
-            installer: role(raw.installer)?,
+            compliance,
+            installer,
             files,
             install_target,
         })
@@ -207,10 +244,9 @@ format = "vscode"
             PathBuf::from("/etc/agent/claude_desktop_config.json")
         );
         assert!(config.installer.is_none());
-        assert_eq!(
-            config.compliance.unwrap().enrollment_key.as_deref(),
-            Some("mce_abc")
-        );
+        let key = config.compliance.unwrap().enrollment_key.unwrap();
+        assert_eq!(key.expose(), "mce_abc");
+        assert!(!format!("{key:?}").contains("mce_abc"));
     }
 
     #[test]
@@ -224,5 +260,38 @@ format = "vscode"
         let err =
             AgentConfig::parse(&SAMPLE.replace("mcp_servers", "yaml"), Path::new("/")).unwrap_err();
         assert!(format!("{err:#}").contains("yaml"), "{err:#}");
+    }
+
+    #[test]
+    fn https_is_refused_with_a_way_out() {
+        let err =
+            AgentConfig::parse(&SAMPLE.replace("http://", "https://"), Path::new("/")).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("no TLS client"), "{text}");
+        assert!(text.contains("proxy"), "{text}");
+        let err =
+            AgentConfig::parse(&SAMPLE.replace("http://", "ftp://"), Path::new("/")).unwrap_err();
+        assert!(format!("{err:#}").contains("http://"), "{err:#}");
+    }
+
+    #[test]
+    fn a_file_listed_twice_is_refused() {
+        let twice = format!(
+            "{SAMPLE}[[files]]\npath = \"./claude_desktop_config.json\"\nformat = \"mcp_servers\"\n"
+        );
+        let err = AgentConfig::parse(&twice, Path::new("/etc/agent")).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("more than once"), "{text}");
+        assert!(text.contains("claude_desktop_config.json"), "{text}");
+    }
+
+    #[test]
+    fn one_server_id_cannot_play_both_roles() {
+        let both = format!("{SAMPLE}[installer]\nserver_id = \"laptop-compliance\"\n");
+        let err = AgentConfig::parse(&both, Path::new("/")).unwrap_err();
+        assert!(format!("{err:#}").contains("both use server_id"), "{err:#}");
+        let apart = format!("{SAMPLE}[installer]\nserver_id = \"laptop-installer\"\n");
+        let config = AgentConfig::parse(&apart, Path::new("/")).unwrap();
+        assert!(config.installer.unwrap().enrollment_key.is_none());
     }
 }

@@ -9,6 +9,7 @@
 pub mod assess;
 pub mod client;
 pub mod config;
+mod files;
 pub mod install;
 pub mod mcp_config;
 pub mod policy;

@@ -1,8 +1,8 @@
-//! The daemon: enrolls each role, pings, long-polls for work, heartbeats its leases, and
+//! The daemon: signs each role in, pings, long-polls for work, heartbeats its leases, and
 //! stops cleanly — finishing the task in hand — when asked.
 
 use crate::assess::{self, LoadedFile};
-use crate::client::{self, ClientError, Coordinator, Session, with_backoff};
+use crate::client::{self, ClientError, Coordinator, Session, with_backoff, with_retries};
 use crate::config::{AgentConfig, Role};
 use crate::install::{self, ActionReport, Progress};
 use crate::mcp_config::McpFile;
@@ -12,11 +12,13 @@ use clap::Parser;
 use coordinator_api::ServerId;
 use coordinator_api::executions::{CompleteRequest, ExecutionOutcome, ProgressRequest};
 use coordinator_api::servers::{HealthReport, HealthStatus, RegisterServerRequest};
-use coordinator_api::work::{AssessmentTask, ExecutionTask, Task, TaskKind};
+use coordinator_api::work::{AssessmentTask, ExecutionTask, TaskKind};
+use coordinator_api::{Secret, TaskId};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// The tools a compliance agent offers.
@@ -156,8 +158,26 @@ fn health(started: Instant) -> HealthReport {
     }
 }
 
-/// Signs a role in: with the key kept from an earlier run (re-registering with it, which
-/// refreshes what the agent offers and rotates the key), or by enrolling.
+/// How long to wait before claiming again after the coordinator refused a claim.
+const REFUSED_PAUSE: Duration = Duration::from_secs(10);
+/// How long to wait before trying again when a role cannot sign in: that takes a person
+/// (a new enrollment key, say), so there is no point in asking often.
+const SIGN_IN_PAUSE: Duration = Duration::from_secs(60);
+
+/// How a role signed in.
+enum SignedIn {
+    /// With the key kept from an earlier run, which still works.
+    Kept(Secret),
+    /// By enrolling; the key received must be kept.
+    Enrolled(Secret),
+}
+
+/// Signs a role in: with the key kept from an earlier run when a ping shows it still works,
+/// otherwise by enrolling with the configured enrollment key. Returns `None` when asked to
+/// stop meanwhile.
+///
+/// A kept key is not re-registered: registering rotates the key, and an agent stopped between
+/// that answer and saving the new key would be locked out with a dead key on disk.
 async fn sign_in(
     config: &AgentConfig,
     coordinator: &Coordinator,
@@ -165,45 +185,119 @@ async fn sign_in(
     kind: TaskKind,
     started: Instant,
     stop: &watch::Receiver<bool>,
-) -> anyhow::Result<Option<Session>> {
+) -> anyhow::Result<Option<Secret>> {
     let registration = registration(role, kind, started)?;
     let key_file = client::key_file(&config.state_dir, &role.server_id);
+    let refused = |message: String| ClientError::Refused {
+        status: 401,
+        code: "unauthorized".to_owned(),
+        message,
+    };
     let attempt = || async {
         if let Some(key) = client::load_key(&key_file) {
-            match coordinator.reregister(&key, &registration).await {
-                Ok(answer) => return Ok(answer),
+            let probe = Session::new(coordinator.clone(), role.server_id.clone(), key.clone());
+            match probe.ping(Some(health(started))).await {
+                Ok(()) => return Ok(SignedIn::Kept(key)),
                 // The key no longer works (the server was deleted, say): enroll again.
-                Err(ClientError::Refused { status: 401, .. }) => {
+                Err(err) if err.is_unauthorized() && role.enrollment_key.is_some() => {
                     tracing::warn!(server = %role.server_id, "the kept API key was refused; enrolling again");
+                }
+                Err(err) if err.is_unauthorized() => {
+                    return Err(refused(format!(
+                        "the API key kept in {} was refused, and no enrollment key is configured \
+                         to enroll again",
+                        key_file.display()
+                    )));
                 }
                 Err(err) => return Err(err),
             }
         }
-        let key = role
-            .enrollment_key
-            .as_deref()
-            .ok_or_else(|| ClientError::Refused {
-                status: 401,
-                code: "unauthorized".to_owned(),
-                message: format!(
-                    "no API key in {} and no enrollment key configured",
-                    key_file.display()
-                ),
-            })?;
-        coordinator.enroll(key, &registration).await
+        let Some(enrollment_key) = &role.enrollment_key else {
+            return Err(refused(format!(
+                "no API key in {} and no enrollment key configured",
+                key_file.display()
+            )));
+        };
+        coordinator
+            .enroll(enrollment_key, &registration)
+            .await
+            .map(|answer| SignedIn::Enrolled(answer.api_key))
     };
-    let Some(answer) = with_backoff("registering", stop, attempt).await else {
+    let Some(answer) = with_backoff("signing in", stop, attempt).await else {
         return Ok(None);
     };
-    let answer = answer.with_context(|| format!("registering `{}`", role.server_id))?;
-    client::save_key(&key_file, &answer.api_key)
-        .with_context(|| format!("cannot keep the API key in {}", key_file.display()))?;
-    tracing::info!(server = %role.server_id, kind = %kind, "registered");
-    Ok(Some(Session::new(
-        coordinator.clone(),
-        role.server_id.clone(),
-        answer.api_key,
-    )))
+    match answer.with_context(|| format!("signing in `{}`", role.server_id))? {
+        SignedIn::Kept(key) => {
+            if let Err(err) = client::restrict_key_file(&key_file) {
+                tracing::warn!(file = %key_file.display(), error = %err, "cannot make the key file private");
+            }
+            tracing::info!(server = %role.server_id, kind = %kind, "signed in with the kept API key");
+            Ok(Some(key))
+        }
+        SignedIn::Enrolled(key) => {
+            client::save_key(&key_file, &key)
+                .with_context(|| format!("cannot keep the API key in {}", key_file.display()))?;
+            tracing::info!(server = %role.server_id, kind = %kind, "enrolled");
+            Ok(Some(key))
+        }
+    }
+}
+
+/// One signed-in role: its session, and what it takes to sign in again.
+struct Identity {
+    config: Arc<AgentConfig>,
+    role: Role,
+    kind: TaskKind,
+    started: Instant,
+    session: Session,
+    /// One sign-in at a time: the ping and work loops may see the key refused together, and
+    /// an enrollment key works only once.
+    signing_in: tokio::sync::Mutex<()>,
+}
+
+impl Identity {
+    /// Signs in again after the key of `generation` was refused (revoked, or rotated by
+    /// another copy of the agent). Says whether the role has a working key again.
+    async fn sign_in_again(&self, generation: u64, stop: &watch::Receiver<bool>) -> bool {
+        let _one_at_a_time = self.signing_in.lock().await;
+        if self.session.generation() != generation {
+            // Another loop did it while this one waited.
+            return true;
+        }
+        tracing::warn!(server = %self.role.server_id, "the API key was refused; signing in again");
+        let signed_in = sign_in(
+            &self.config,
+            &self.session.coordinator,
+            &self.role,
+            self.kind,
+            self.started,
+            stop,
+        )
+        .await;
+        match signed_in {
+            Ok(Some(key)) => {
+                self.session.replace_key(key);
+                true
+            }
+            Ok(None) => false,
+            Err(err) => {
+                tracing::error!(server = %self.role.server_id, error = format!("{err:#}"), "cannot sign in again");
+                false
+            }
+        }
+    }
+}
+
+/// Waits `duration`, or less when asked to stop; says whether to go on.
+async fn pause(stop: &watch::Receiver<bool>, duration: Duration) -> bool {
+    let mut stop = stop.clone();
+    if *stop.borrow_and_update() {
+        return false;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => true,
+        _ = stop.changed() => false,
+    }
 }
 
 /// Runs every configured role until `stop` turns true.
@@ -212,43 +306,51 @@ pub async fn run(config: AgentConfig, stop: watch::Receiver<bool>) -> anyhow::Re
     let policy = Arc::new(Policy::load(&config.policy)?);
     let coordinator = Coordinator::new(&config.coordinator_url)?;
     let started = Instant::now();
-    let mut loops = Vec::new();
+    // Every role signs in before any loop starts: a role that cannot (or a stop meanwhile)
+    // then ends the run before anything was claimed, never while a task is in hand.
+    let mut identities = Vec::new();
     for (role, kind) in [
         (config.compliance.clone(), TaskKind::Assessment),
         (config.installer.clone(), TaskKind::Execution),
     ] {
         let Some(role) = role else { continue };
-        let Some(session) = sign_in(&config, &coordinator, &role, kind, started, &stop).await?
-        else {
+        let Some(key) = sign_in(&config, &coordinator, &role, kind, started, &stop).await? else {
             return Ok(());
         };
-        loops.push(tokio::spawn(ping_loop(
-            session.clone(),
-            config.clone(),
-            started,
-            stop.clone(),
-        )));
-        loops.push(tokio::spawn(work_loop(
-            session,
+        identities.push(Arc::new(Identity {
+            config: config.clone(),
+            session: Session::new(coordinator.clone(), role.server_id.clone(), key),
+            role,
             kind,
-            config.clone(),
+            started,
+            signing_in: tokio::sync::Mutex::new(()),
+        }));
+    }
+    let mut loops = Vec::new();
+    for identity in identities {
+        loops.push(tokio::spawn(ping_loop(identity.clone(), stop.clone())));
+        loops.push(tokio::spawn(work_loop(
+            identity,
             policy.clone(),
             stop.clone(),
         )));
     }
+    // Every loop is waited for, even after one failed, so that none is cut off in the middle
+    // of a task.
+    let mut failed = None;
     for task in loops {
-        task.await.context("an agent loop stopped unexpectedly")?;
+        if let Err(err) = task.await {
+            failed.get_or_insert(err);
+        }
     }
-    Ok(())
+    match failed {
+        Some(err) => Err(anyhow::Error::new(err).context("an agent loop stopped unexpectedly")),
+        None => Ok(()),
+    }
 }
 
-async fn ping_loop(
-    session: Session,
-    config: Arc<AgentConfig>,
-    started: Instant,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(config.ping_interval);
+async fn ping_loop(identity: Arc<Identity>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(identity.config.ping_interval);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -257,48 +359,62 @@ async fn ping_loop(
         if *stop.borrow() {
             return;
         }
-        if let Err(err) = session.ping(Some(health(started))).await {
-            tracing::warn!(error = %err, "ping failed");
+        let generation = identity.session.generation();
+        match identity.session.ping(Some(health(identity.started))).await {
+            Ok(()) => {}
+            Err(err) if err.is_unauthorized() => {
+                identity.sign_in_again(generation, &stop).await;
+            }
+            Err(err) => tracing::warn!(error = %err, "ping failed"),
         }
     }
 }
 
-async fn work_loop(
-    session: Session,
-    kind: TaskKind,
-    config: Arc<AgentConfig>,
-    policy: Arc<Policy>,
-    stop: watch::Receiver<bool>,
-) {
+async fn work_loop(identity: Arc<Identity>, policy: Arc<Policy>, stop: watch::Receiver<bool>) {
+    let session = &identity.session;
+    let config = &identity.config;
     loop {
+        let generation = session.generation();
         let claimed = with_backoff("claiming work", &stop, || {
-            session.claim(kind, config.lease_seconds, config.poll_wait_seconds)
+            session.claim(
+                identity.kind,
+                config.lease_seconds,
+                config.poll_wait_seconds,
+            )
         })
         .await;
         let task = match claimed {
             None => return,
             Some(Ok(Some(task))) => task,
             Some(Ok(None)) => continue,
+            Some(Err(err)) if err.is_unauthorized() => {
+                if !identity.sign_in_again(generation, &stop).await
+                    && !pause(&stop, SIGN_IN_PAUSE).await
+                {
+                    return;
+                }
+                continue;
+            }
             Some(Err(err)) => {
                 tracing::error!(error = %err, "the coordinator refused a claim; waiting before trying again");
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                if !pause(&stop, REFUSED_PAUSE).await {
+                    return;
+                }
                 continue;
             }
         };
         // A claimed task is always finished, even when asked to stop meanwhile.
-        let heartbeat = tokio::spawn(keep_lease(
-            session.clone(),
-            task.clone(),
-            config.lease_seconds,
-        ));
+        let lease = Lease::keep(session.clone(), task.task_id, config.lease_seconds);
         let outcome = match (&task.assessment, &task.execution) {
             (Some(assessment), _) => {
-                handle_assessment(&session, &config, &policy, assessment).await
+                handle_assessment(session, config, &policy, assessment, lease).await
             }
-            (_, Some(execution)) => handle_execution(&session, &config, execution).await,
-            _ => Err(anyhow::anyhow!("task {} carries no work", task.task_id)),
+            (_, Some(execution)) => handle_execution(session, config, execution, lease).await,
+            _ => {
+                lease.end().await;
+                Err(anyhow::anyhow!("task {} carries no work", task.task_id))
+            }
         };
-        heartbeat.abort();
         if let Err(err) = outcome {
             tracing::error!(task = %task.task_id, error = format!("{err:#}"), "the task failed");
         }
@@ -308,34 +424,93 @@ async fn work_loop(
     }
 }
 
-/// Extends the lease well before it runs out, for as long as the task is in hand.
-async fn keep_lease(session: Session, task: Task, lease_seconds: u32) {
-    let every = std::time::Duration::from_secs(u64::from(lease_seconds / 3).max(1));
+/// The heartbeat that keeps a task's lease while it is in hand, and whether the lease was
+/// lost anyway.
+struct Lease {
+    lost: Arc<AtomicBool>,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl Lease {
+    fn keep(session: Session, task: TaskId, lease_seconds: u32) -> Lease {
+        let lost = Arc::new(AtomicBool::new(false));
+        let heartbeat = tokio::spawn(heartbeat(session, task, lease_seconds, lost.clone()));
+        Lease { lost, heartbeat }
+    }
+
+    /// Turns true when the coordinator says the lease is over.
+    fn lost(&self) -> &Arc<AtomicBool> {
+        &self.lost
+    }
+
+    /// Stops the heartbeat, before the report that ends the task (which ends the lease: a
+    /// heartbeat after it would be refused). Says whether the lease was lost meanwhile.
+    async fn end(mut self) -> bool {
+        self.heartbeat.abort();
+        let _ = (&mut self.heartbeat).await;
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+/// Extends the lease well before it runs out. A refusal saying the lease has ended (409) or
+/// belongs to another server (403) is final: the flag tells the work to stop.
+async fn heartbeat(session: Session, task: TaskId, lease_seconds: u32, lost: Arc<AtomicBool>) {
+    let every = Duration::from_secs(u64::from(lease_seconds / 3).max(1));
     loop {
         tokio::time::sleep(every).await;
-        if let Err(err) = session.heartbeat(task.task_id, lease_seconds).await {
-            tracing::warn!(task = %task.task_id, error = %err, "heartbeat failed");
+        match session.heartbeat(task, lease_seconds).await {
+            Ok(()) => {}
+            Err(
+                err @ ClientError::Refused {
+                    status: 403 | 409, ..
+                },
+            ) => {
+                tracing::error!(task = %task, error = %err, "the lease on the task was lost; stopping work on it");
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(err) => tracing::warn!(task = %task, error = %err, "heartbeat failed"),
         }
     }
 }
 
+/// How long the reports that end a task are retried while the coordinator is unavailable.
+fn report_budget(config: &AgentConfig) -> Duration {
+    Duration::from_secs(u64::from(config.lease_seconds))
+}
+
 async fn handle_assessment(
     session: &Session,
-    config: &AgentConfig,
+    config: &Arc<AgentConfig>,
     policy: &Policy,
     task: &AssessmentTask,
+    lease: Lease,
 ) -> anyhow::Result<()> {
-    let files = load_files(config);
+    let reading = config.clone();
+    let files = tokio::task::spawn_blocking(move || load_files(&reading))
+        .await
+        .context("reading the configuration files")?;
     let assessment = assess::assess(
         &files,
         policy,
         &task.target_servers,
         &assess::command_on_path,
     );
-    session
-        .report_results(task.assessment_id, &assessment.results)
-        .await
-        .context("reporting results")?;
+    if lease.end().await {
+        tracing::warn!(assessment = %task.assessment_id, "the lease was lost; the coordinator took the assessment back, so its results are not reported");
+        return Ok(());
+    }
+    with_retries("reporting results", report_budget(config), || {
+        session.report_results(task.assessment_id, &assessment.results)
+    })
+    .await
+    .context("reporting results")?;
     tracing::info!(
         assessment = %task.assessment_id,
         issues = assessment.results.summary.total_issues,
@@ -355,10 +530,11 @@ async fn handle_assessment(
         if proposal.proposed_actions.is_empty() {
             return Ok(());
         }
-        let answer = session
-            .propose(&proposal)
-            .await
-            .context("proposing a remediation")?;
+        let answer = with_retries("proposing a remediation", report_budget(config), || {
+            session.propose(&proposal)
+        })
+        .await
+        .context("proposing a remediation")?;
         tracing::info!(proposal = %answer.proposal_id, actions = proposal.proposed_actions.len(), "remediation proposed");
     }
     Ok(())
@@ -406,29 +582,68 @@ impl Progress for Reporter<'_> {
     }
 }
 
+/// Ends the execution as failed without touching anything, saying why.
+async fn refuse(
+    session: &Session,
+    config: &AgentConfig,
+    task: &ExecutionTask,
+    lease: Lease,
+    why: &str,
+) -> anyhow::Result<()> {
+    tracing::error!(execution = %task.execution_id, "{why}; nothing applied");
+    if lease.end().await {
+        tracing::warn!(execution = %task.execution_id, "the lease was lost; the refusal is not reported");
+        return Ok(());
+    }
+    let request = CompleteRequest {
+        outcome: ExecutionOutcome::Failed,
+        payload_digest: task.payload_digest.clone(),
+        message: Some(format!("refused: {why}; nothing was changed")),
+        report: None,
+    };
+    with_retries("reporting the refusal", report_budget(config), || {
+        session.complete(task.execution_id, &request)
+    })
+    .await
+    .context("reporting the refusal")
+}
+
 async fn handle_execution(
     session: &Session,
     config: &AgentConfig,
     task: &ExecutionTask,
+    lease: Lease,
 ) -> anyhow::Result<()> {
-    // The actions must be exactly the ones approved, whatever arrived over the wire.
-    let salt = hex::decode(&task.digest_salt).unwrap_or_default();
+    // The actions must be exactly the ones approved, whatever arrived over the wire. Without
+    // its salt the digest cannot be checked, and an unchecked run is no run.
+    let Ok(salt) = hex::decode(&task.digest_salt) else {
+        return refuse(
+            session,
+            config,
+            task,
+            lease,
+            "the digest salt is not valid hex, so the approved payload digest cannot be checked",
+        )
+        .await;
+    };
     let digest = coordinator_api::digest::payload_digest(&task.actions, &salt);
     if digest != task.payload_digest {
-        tracing::error!(execution = %task.execution_id, "the actions do not match the approved digest; nothing applied");
-        let request = CompleteRequest {
-            outcome: ExecutionOutcome::Failed,
-            payload_digest: task.payload_digest.clone(),
-            message: Some("refused: the actions received do not match the approved payload digest; nothing was changed".to_owned()),
-            report: None,
-        };
-        session
-            .complete(task.execution_id, &request)
-            .await
-            .context("reporting the refusal")?;
+        return refuse(
+            session,
+            config,
+            task,
+            lease,
+            "the actions received do not match the approved payload digest",
+        )
+        .await;
+    }
+    let outcome = install::execute(config, task, &Reporter { session, task }, lease.lost()).await;
+    let lost = lease.end().await;
+    if outcome.lease_lost || lost {
+        // The coordinator has taken the execution back: it refuses, and no longer needs, an end.
+        tracing::warn!(execution = %task.execution_id, "the lease was lost; the end is not reported: {}", outcome.message);
         return Ok(());
     }
-    let outcome = install::execute(config, task, &Reporter { session, task }).await;
     tracing::info!(execution = %task.execution_id, outcome = %outcome.outcome, "{}", outcome.message);
     let request = CompleteRequest {
         outcome: outcome.outcome,
@@ -436,9 +651,32 @@ async fn handle_execution(
         message: Some(outcome.message),
         report: Some(serde_json::json!({ "dryRun": task.dry_run, "diffs": outcome.diffs })),
     };
-    session
-        .complete(task.execution_id, &request)
-        .await
-        .context("reporting the end")?;
-    Ok(())
+    with_retries("reporting the end", report_budget(config), || {
+        session.complete(task.execution_id, &request)
+    })
+    .await
+    .context("reporting the end")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pause_ends_as_soon_as_the_agent_is_asked_to_stop() {
+        let (stop, stopped) = watch::channel(false);
+        let waiting = tokio::spawn(async move { pause(&stopped, Duration::from_secs(600)).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop.send(true).unwrap();
+        let go_on = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the pause is cut short")
+            .unwrap();
+        assert!(!go_on);
+
+        let (_stop, running) = watch::channel(false);
+        assert!(pause(&running, Duration::from_millis(10)).await);
+        let (_stop, stopped) = watch::channel(true);
+        assert!(!pause(&stopped, Duration::from_secs(600)).await);
+    }
 }

@@ -140,10 +140,6 @@ impl McpFile {
         }
     }
 
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -168,16 +164,34 @@ impl McpFile {
     /// added as the last top-level member.
     ///
     /// An existing server keeps its other keys (`type`, `disabled`, `cwd`...) and its layout:
-    /// `command`, `args` and `env` are each left alone when already right, otherwise their
-    /// value is replaced (env variable by variable), added at the end of the entry, or, for a
-    /// `command` now absent, removed. An empty `args` or `env` is not added to an entry that
-    /// lacks it, and empties (`[]`, `{}`) one that has it rather than removing the key.
+    /// `command` and `args` are each left alone when already right, otherwise their value is
+    /// replaced, added at the end of the entry, or, for a `command` now absent, removed. An
+    /// empty `args` is not added to an entry that lacks it, and empties (`[]`) one that has it
+    /// rather than removing the key.
+    ///
+    /// `env` is merged, variable by variable: each variable given is set (replaced in place,
+    /// or appended), and the variables the entry already has that `entry` does not mention are
+    /// kept, values and order unchanged. So a change that carries no env (a version pin, whose
+    /// proposal must not copy the machine's secrets to the coordinator) leaves the env as it
+    /// is; no variable is ever removed this way.
     pub fn with_server(&self, name: &str, entry: &ServerEntry) -> McpFile {
-        if self.get(name).as_ref() == Some(entry) {
+        let wanted = match self.get(name) {
+            Some(existing) => {
+                let mut env = existing.env;
+                env.extend(entry.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+                ServerEntry {
+                    command: entry.command.clone(),
+                    args: entry.args.clone(),
+                    env,
+                }
+            }
+            None => entry.clone(),
+        };
+        if self.get(name).as_ref() == Some(&wanted) {
             return self.clone();
         }
-        self.edited_with(name, entry)
-            .unwrap_or_else(|_| self.rewritten(name, Some(entry)))
+        self.edited_with(name, &wanted)
+            .unwrap_or_else(|_| self.rewritten(name, Some(&wanted)))
     }
 
     /// Removes the server `name`, with exactly one separating comma; the only server leaves
@@ -190,6 +204,8 @@ impl McpFile {
             .unwrap_or_else(|_| self.rewritten(name, None))
     }
 
+    /// Sets `name` to exactly `entry` (env included: variables it lacks are removed); the
+    /// merging of `with_server` happens before.
     fn edited_with(&self, name: &str, entry: &ServerEntry) -> Result<McpFile, Malformed> {
         let key = self.format.servers_key();
         let root = scan::scan(&self.text)?;

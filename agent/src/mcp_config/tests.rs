@@ -107,7 +107,6 @@ fn reindent(text: &str, unit: &str) -> String {
 fn parsing_keeps_the_text_and_lists_servers_in_file_order() {
     let file = parse(&claude3());
     assert_eq!(file.text(), claude3());
-    assert_eq!(file.format(), Format::McpServers);
     let names: Vec<String> = file.servers().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["filesystem", "github", "memory"]);
     assert_eq!(
@@ -282,16 +281,25 @@ fn replacing_changes_only_the_members_that_differ() {
 }
 
 #[test]
-fn replacing_env_keeps_the_order_of_the_variables_that_stay() {
+fn env_is_merged_keeping_the_variables_not_mentioned() {
     let text = r#"{"mcpServers": {"a": {"command": "x", "env": {"Z": "1", "B": "2", "M": "3"}}}}"#;
+    // Given variables are set in place or appended; `B`, not mentioned, keeps its value.
     let edited = parse(text).with_server(
         "a",
         &entry(Some("x"), &[], &[("Z", "1"), ("M", "30"), ("C", "4")]),
     );
     assert_eq!(
         edited.text(),
-        r#"{"mcpServers": {"a": {"command": "x", "env": {"Z": "1", "M": "30", "C": "4"}}}}"#
+        r#"{"mcpServers": {"a": {"command": "x", "env": {"Z": "1", "B": "2", "M": "30", "C": "4"}}}}"#
     );
+    // No env at all (a version pin): the env stays byte for byte, only args change.
+    let secret = r#"{"mcpServers": {"a": {"command": "npx", "args": ["pkg"], "env": {"TOKEN": "ghp_x", "LOG": "debug"}}}}"#;
+    let pinned = parse(secret).with_server("a", &entry(Some("npx"), &["pkg@1.0.0"], &[]));
+    assert_eq!(pinned.text(), secret.replace("\"pkg\"", "\"pkg@1.0.0\""));
+    assert_eq!(pinned.get("a").unwrap().env["TOKEN"], "ghp_x");
+    // A new server gets exactly the env given.
+    let added = parse(secret).with_server("b", &entry(Some("y"), &[], &[("K", "V")]));
+    assert_eq!(added.get("b"), Some(entry(Some("y"), &[], &[("K", "V")])));
 }
 
 #[test]
@@ -311,7 +319,7 @@ fn command_none_removes_the_key() {
 }
 
 #[test]
-fn empty_args_and_env_are_not_added_but_empty_existing_keys() {
+fn empty_args_are_not_added_but_empty_existing_keys_and_env_stays() {
     let cases = [
         (
             r#"{"mcpServers": {"a": {"command": "x"}}}"#,
@@ -319,7 +327,7 @@ fn empty_args_and_env_are_not_added_but_empty_existing_keys() {
         ),
         (
             r#"{"mcpServers": {"a": {"command": "x", "args": ["1"], "env": {"K": "V"}}}}"#,
-            r#"{"mcpServers": {"a": {"command": "y", "args": [], "env": {}}}}"#,
+            r#"{"mcpServers": {"a": {"command": "y", "args": [], "env": {"K": "V"}}}}"#,
         ),
         (
             r#"{"mcpServers": {"a": {"args": [], "command": "x"}}}"#,

@@ -47,12 +47,15 @@ impl Workstation {
     }
 
     async fn run(app: &TestApp, dir: PathBuf) -> Self {
-        let text = std::fs::read_to_string(examples().join("agent.toml"))
-            .unwrap()
-            .replace("http://127.0.0.1:3000", &app.address)
-            .replace("ping_interval_seconds = 30", "ping_interval_seconds = 1")
-            .replace("poll_wait_seconds = 20", "poll_wait_seconds = 1")
-            .replace("lease_seconds = 120", "lease_seconds = 30");
+        let mut text = std::fs::read_to_string(examples().join("agent.toml")).unwrap();
+        for (from, to) in [
+            ("http://127.0.0.1:3000", app.address.as_str()),
+            ("ping_interval_seconds = 30", "ping_interval_seconds = 1"),
+            ("poll_wait_seconds = 20", "poll_wait_seconds = 1"),
+            ("lease_seconds = 120", "lease_seconds = 30"),
+        ] {
+            text = replaced(&text, from, to);
+        }
         let config = AgentConfig::parse(&text, &dir).unwrap();
         let (stop, stopped) = watch::channel(false);
         let agent = tokio::spawn(coordinator_agent::runner::run(config, stopped));
@@ -71,6 +74,31 @@ impl Workstation {
             .expect("the agent task")
             .expect("the agent ends cleanly");
     }
+}
+
+/// `text` with `from` replaced by `to`, failing loudly when `from` is not there: an example
+/// that changed must break the test, not quietly leave a setting as it was.
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "`{from}` is not in:\n{text}");
+    text.replace(from, to)
+}
+
+/// Every env value in the workstation's configuration files.
+fn env_values(station: &Workstation) -> Vec<String> {
+    let mut values = Vec::new();
+    for (file, key) in [(CLAUDE, "mcpServers"), (VSCODE, "servers")] {
+        let parsed: Value = serde_json::from_str(&station.read(file)).unwrap();
+        for entry in parsed[key].as_object().into_iter().flat_map(|s| s.values()) {
+            for value in entry["env"]
+                .as_object()
+                .into_iter()
+                .flat_map(|e| e.values())
+            {
+                values.push(value.as_str().unwrap().to_owned());
+            }
+        }
+    }
+    values
 }
 
 /// Polls `path` until `ready` holds, for up to 30 seconds.
@@ -217,6 +245,18 @@ dual_test!(
         );
 
         let proposal_id = proposal["proposalId"].as_i64().unwrap();
+        let secrets = env_values(&station);
+        assert!(!secrets.is_empty(), "the example has env values to protect");
+        let shown = app
+            .get(&format!("/remediations/{proposal_id}"), &requester)
+            .await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+        for secret in &secrets {
+            assert!(
+                !shown.text.contains(secret.as_str()),
+                "an env value reached the proposal"
+            );
+        }
         approve(app, proposal_id).await;
         let execution = release(app, proposal_id, false).await;
         let run = finished(app, execution).await;
@@ -225,6 +265,12 @@ dual_test!(
             run["results"],
             json!({ "completed": 3, "total": 3, "successful": 3, "failed": 0 })
         );
+        for secret in &secrets {
+            assert!(
+                !run.to_string().contains(secret.as_str()),
+                "an env value reached the execution's report"
+            );
+        }
 
         // The file now says what the approved actions say, and nothing else changed.
         let claude = station.read(CLAUDE);
@@ -373,7 +419,9 @@ dual_test!(
         let (_, releaser) = app.user("releaser", "approver").await;
         let refused = app.execute(&releaser, proposal, false).await;
         assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Nothing was queued for the installer, so the running agent has nothing it could
+        // apply: no need to wait and see.
+        assert_eq!(app.count("work_items WHERE kind = 'execution'").await, 0);
         assert_eq!(station.read(CLAUDE), before);
         station.stop().await;
     }
@@ -402,6 +450,81 @@ dual_test!(
             station.read(VSCODE),
             broken,
             "a malformed file is never rewritten"
+        );
+        station.stop().await;
+    }
+);
+
+dual_test!(
+    a_pinned_update_sends_no_env_and_keeps_the_files_env,
+    async |app: &TestApp| {
+        let station = Workstation::start(app).await;
+        // The unpinned filesystem server gets env values, a secret among them: the update that
+        // pins it must neither carry them to the coordinator nor lose them from the file.
+        let claude = replaced(
+            &station.read(CLAUDE),
+            "\"/home/demo/projects\"]\n",
+            "\"/home/demo/projects\"],\n      \"env\": {\n        \"FS_API_TOKEN\": \"sk-fs-demo-0000000000000000\",\n        \"FS_LOG\": \"quietly-please\"\n      }\n",
+        );
+        std::fs::write(station.dir.join(CLAUDE), &claude).unwrap();
+        let secrets = env_values(&station);
+        assert_eq!(secrets.len(), 3, "{secrets:?}");
+
+        let (_, requester) = app.user("requester", "user").await;
+        let (assessment, done) = assessed(app, &requester, "workstation-env").await;
+        assert_eq!(
+            issues(&done["results"], "filesystem"),
+            ["security_issue", "unpinned_package"]
+        );
+        let proposal = proposal_for(app, &requester, assessment).await;
+        let proposal_id = proposal["proposalId"].as_i64().unwrap();
+        let shown = app
+            .get(&format!("/remediations/{proposal_id}"), &requester)
+            .await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+        let update = shown.body["proposedActions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["type"] == "update_server")
+            .cloned()
+            .expect("the pin is proposed");
+        assert_eq!(update["serverName"], "filesystem");
+        assert!(
+            update["env"].as_object().is_none_or(|env| env.is_empty()),
+            "{update}"
+        );
+        for secret in &secrets {
+            assert!(
+                !shown.text.contains(secret.as_str()),
+                "an env value reached the proposal"
+            );
+        }
+
+        approve(app, proposal_id).await;
+        let execution = release(app, proposal_id, false).await;
+        let run = finished(app, execution).await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        for secret in &secrets {
+            assert!(
+                !run.to_string().contains(secret.as_str()),
+                "an env value reached the execution's report"
+            );
+        }
+        let parsed: Value = serde_json::from_str(&station.read(CLAUDE)).unwrap();
+        let filesystem = &parsed["mcpServers"]["filesystem"];
+        assert_eq!(
+            filesystem["args"],
+            json!([
+                "-y",
+                "@modelcontextprotocol/server-filesystem@2025.8.21",
+                "/home/demo/projects"
+            ])
+        );
+        assert_eq!(
+            filesystem["env"],
+            json!({ "FS_API_TOKEN": "sk-fs-demo-0000000000000000", "FS_LOG": "quietly-please" }),
+            "the update kept the file's env"
         );
         station.stop().await;
     }
