@@ -23,6 +23,7 @@ Security scopes name the permission an operation requires; `GET /auth/permission
         (path = "/api/v1", api = crate::executions::routes::ExecutionsApi),
         (path = "/api/v1", api = crate::audit::routes::AuditApi),
         (path = "/api/v1", api = crate::events::routes::EventsApi),
+        (path = "/api/v1", api = crate::monitoring::routes::MonitoringApi),
         (path = "/api/v1", api = crate::ops::routes::OpsApi),
     ),
     modifiers(&SecuritySchemes),
@@ -37,6 +38,7 @@ Security scopes name the permission an operation requires; `GET /auth/permission
         (name = "executions", description = "Released remediations, run by installers"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "events", description = "Live events over WebSocket"),
+        (name = "monitoring", description = "System metrics, service health, Prometheus"),
         (name = "ops", description = "Liveness and readiness"),
     )
 )]

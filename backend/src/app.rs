@@ -8,8 +8,8 @@ use crate::config::{Config, secret_bytes};
 use crate::http::{body, errors};
 use crate::state::AppState;
 use crate::{
-    api_doc, approvals, assessments, auth, db, events, executions, ops, remediations, servers,
-    users, work,
+    api_doc, approvals, assessments, auth, db, events, executions, monitoring, ops, remediations,
+    servers, users, work,
 };
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -42,6 +42,7 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .configure(remediations::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(events::routes::configure)
+        .configure(monitoring::routes::configure)
         .configure(ops::routes::configure);
 }
 
@@ -74,6 +75,7 @@ impl Application {
         spawn_housekeeping(state.clone());
         work::service::spawn_reaper(state.clone());
         events::hub::spawn_relay(state.clone());
+        monitoring::sampler::spawn(state.clone());
 
         let app_state = state.clone();
         let openapi = api_doc::openapi();
@@ -89,10 +91,12 @@ impl Application {
                 .wrap(from_fn(denials::audit_denials))
                 .wrap(from_fn(errors::contract_errors))
                 .wrap(from_fn(errors::contain_panics))
+                .wrap(from_fn(monitoring::requests::record_requests))
                 .wrap(from_fn(errors::log_requests))
                 .wrap(TracingLogger::default())
                 .service(web::scope("/api/v1").configure(api_routes))
                 .configure(ops::routes::configure)
+                .configure(monitoring::routes::configure_root)
                 .service(
                     SwaggerUi::new("/api-docs/{_:.*}")
                         .url("/api-docs/openapi.json", openapi.clone()),

@@ -95,6 +95,8 @@ pub struct Config {
     pub command_allowlist: Vec<String>,
     /// Origins besides the service's own that may open a WebSocket.
     pub ws_allowed_origins: Vec<String>,
+    /// How often the machine is sampled.
+    pub metrics_interval: Duration,
     /// Warnings about the configuration, logged once logging is set up.
     pub warnings: Vec<String>,
 }
@@ -285,6 +287,7 @@ impl Config {
                 0 => bail!("ASSESSMENT_MAX_ATTEMPTS: must be at least 1"),
                 n => n,
             },
+            metrics_interval: source.duration("METRICS_INTERVAL", Duration::from_secs(15))?,
             ws_allowed_origins: source
                 .get("WS_ALLOWED_ORIGINS")
                 .unwrap_or("")

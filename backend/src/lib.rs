@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod executions;
 pub mod http;
+pub mod monitoring;
 pub mod ops;
 pub mod remediations;
 pub mod servers;

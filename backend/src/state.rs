@@ -5,6 +5,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{Config, secret_bytes};
 use crate::events::EventHub;
+use crate::monitoring::Recorder;
 use crate::remediations::sealing::EnvSealer;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub events_wake: Arc<Notify>,
     /// WebSocket subscribers dropped for falling behind.
     pub dropped_slow_consumers: Arc<AtomicU64>,
+    pub recorder: Arc<Recorder>,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             events: EventHub::default(),
             events_wake: Arc::new(Notify::new()),
             dropped_slow_consumers: Arc::new(AtomicU64::new(0)),
+            recorder: Arc::new(Recorder::new()),
             config: Arc::new(config),
         }
     }

@@ -7,6 +7,7 @@ mod m20261121_000001_identity;
 mod m20261121_000002_servers;
 mod m20261121_000003_audit_log;
 mod m20261121_000004_workflow;
+mod m20261121_000005_monitoring;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_servers::Migration),
             Box::new(m20261121_000003_audit_log::Migration),
             Box::new(m20261121_000004_workflow::Migration),
+            Box::new(m20261121_000005_monitoring::Migration),
         ]
     }
 }

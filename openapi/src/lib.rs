@@ -16,6 +16,7 @@ pub mod events;
 pub mod executions;
 pub mod health;
 pub mod ids;
+pub mod monitoring;
 pub mod packages;
 pub mod permissions;
 pub mod remediations;

@@ -203,6 +203,11 @@ pub async fn decide(
     }
     txn.commit().await?;
     state.audited();
+    if proposal_status != ProposalStatus::Pending {
+        state
+            .recorder
+            .decision((now - current.created_at).to_std().unwrap_or_default());
+    }
     Ok(ApprovalResponse {
         success: true,
         approval_id: recorded.id,

@@ -76,6 +76,10 @@ async fn verify_chain(
     _auth: Authorized<perm::ViewAudit>,
 ) -> ApiResult<web::Json<AuditVerifyResponse>> {
     let outcome = chain::verify(&state.db, &state.audit_key).await?;
+    state.recorder.last_verify.store(
+        i64::from(outcome.verified()),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let (first_broken_id, reason) = outcome.broken.clone().unzip();
     Ok(web::Json(AuditVerifyResponse {
         success: true,

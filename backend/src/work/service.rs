@@ -358,6 +358,7 @@ pub async fn reap_expired_leases(state: &AppState) -> ApiResult<usize> {
     }
     txn.commit().await?;
     if count > 0 {
+        state.recorder.lease_expired(count);
         state.audited();
         state.work_queued();
     }

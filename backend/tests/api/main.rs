@@ -11,6 +11,7 @@ mod authz_matrix;
 mod bad_input;
 mod contract;
 mod events;
+mod monitoring;
 mod replicas;
 mod servers;
 mod tamper;
