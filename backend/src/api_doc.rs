@@ -24,6 +24,7 @@ Security scopes name the permission an operation requires; `GET /auth/permission
         (path = "/api/v1", api = crate::audit::routes::AuditApi),
         (path = "/api/v1", api = crate::events::routes::EventsApi),
         (path = "/api/v1", api = crate::monitoring::routes::MonitoringApi),
+        (path = "/api/v1", api = crate::alerts::routes::AlertsApi),
         (path = "/api/v1", api = crate::ops::routes::OpsApi),
     ),
     modifiers(&SecuritySchemes),
@@ -39,6 +40,7 @@ Security scopes name the permission an operation requires; `GET /auth/permission
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "events", description = "Live events over WebSocket"),
         (name = "monitoring", description = "System metrics, service health, Prometheus"),
+        (name = "alerts", description = "Alert rules and the alerts they raise"),
         (name = "ops", description = "Liveness and readiness"),
     )
 )]

@@ -8,8 +8,8 @@ use crate::config::{Config, secret_bytes};
 use crate::http::{body, errors};
 use crate::state::AppState;
 use crate::{
-    api_doc, approvals, assessments, auth, db, events, executions, monitoring, ops, remediations,
-    servers, users, work,
+    alerts, api_doc, approvals, assessments, auth, db, events, executions, monitoring, ops,
+    remediations, servers, users, work,
 };
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -43,6 +43,7 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::audit::routes::configure)
         .configure(events::routes::configure)
         .configure(monitoring::routes::configure)
+        .configure(alerts::routes::configure)
         .configure(ops::routes::configure);
 }
 
@@ -76,6 +77,8 @@ impl Application {
         work::service::spawn_reaper(state.clone());
         events::hub::spawn_relay(state.clone());
         monitoring::sampler::spawn(state.clone());
+        alerts::service::load_file(&state).await?;
+        alerts::evaluator::spawn(state.clone());
 
         let app_state = state.clone();
         let openapi = api_doc::openapi();

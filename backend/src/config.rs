@@ -97,6 +97,10 @@ pub struct Config {
     pub ws_allowed_origins: Vec<String>,
     /// How often the machine is sampled.
     pub metrics_interval: Duration,
+    /// Alert rules created or updated (by name) at start.
+    pub alert_rules_file: Option<PathBuf>,
+    /// How often alert rules are evaluated.
+    pub alert_eval_interval: Duration,
     /// Warnings about the configuration, logged once logging is set up.
     pub warnings: Vec<String>,
 }
@@ -288,6 +292,8 @@ impl Config {
                 n => n,
             },
             metrics_interval: source.duration("METRICS_INTERVAL", Duration::from_secs(15))?,
+            alert_rules_file: source.get("ALERT_RULES_FILE").map(PathBuf::from),
+            alert_eval_interval: source.duration("ALERT_EVAL_INTERVAL", Duration::from_secs(10))?,
             ws_allowed_origins: source
                 .get("WS_ALLOWED_ORIGINS")
                 .unwrap_or("")

@@ -1,6 +1,7 @@
 //! The MCP Integration Coordinator: a web service that keeps humans in the loop when MCP
 //! servers change machines. See `DESIGN.md` and the README for the big picture.
 
+pub mod alerts;
 pub mod api_doc;
 pub mod app;
 pub mod approvals;

@@ -8,6 +8,7 @@ mod m20261121_000002_servers;
 mod m20261121_000003_audit_log;
 mod m20261121_000004_workflow;
 mod m20261121_000005_monitoring;
+mod m20261121_000006_alerts;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_audit_log::Migration),
             Box::new(m20261121_000004_workflow::Migration),
             Box::new(m20261121_000005_monitoring::Migration),
+            Box::new(m20261121_000006_alerts::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@
 //! can never disagree about the shape of a message. Database derives sit behind the `server`
 //! feature so the crate still builds for `wasm32-unknown-unknown`.
 
+pub mod alerts;
 pub mod approvals;
 pub mod assessments;
 pub mod audit;

@@ -60,6 +60,8 @@ wire_enum! {
         ExecuteRemediation = "execute_remediation",
         /// Obtain a single-use approval token.
         IssueApprovalToken = "issue_approval_token",
+        /// Create and delete alert rules.
+        ManageAlerts = "manage_alerts",
         /// Report the caller's own health (servers only).
         ReportHealth = "report_health",
         /// Claim work from the queue and report on it (servers only).
@@ -115,6 +117,7 @@ const ADMIN: &[Permission] = &[
     ApproveRemediation,
     ExecuteRemediation,
     IssueApprovalToken,
+    ManageAlerts,
 ];
 
 const COMPLIANCE_SERVER: &[Permission] = &[

@@ -92,6 +92,7 @@ permission_markers!(
     ApproveRemediation,
     ExecuteRemediation,
     IssueApprovalToken,
+    ManageAlerts,
     ReportHealth,
     ClaimWork,
 );

@@ -5,6 +5,7 @@
 pub mod common;
 
 mod agent;
+mod alerts;
 mod audit_log;
 mod auth;
 mod authz_matrix;
