@@ -79,6 +79,7 @@ impl Application {
         monitoring::sampler::spawn(state.clone());
         alerts::service::load_file(&state).await?;
         alerts::evaluator::spawn(state.clone());
+        crate::audit::retention::spawn(state.clone());
 
         let app_state = state.clone();
         let openapi = api_doc::openapi();

@@ -1,7 +1,7 @@
 //! The `coordinator` command line: serve (the default), migrate, openapi, user management
 //! and audit verification/export. Commands that change data are audited as actor `cli`.
 
-use crate::audit::{Origin, chain, service as audit_service};
+use crate::audit::{Origin, chain, retention, service as audit_service};
 use crate::config::{Config, Source};
 use crate::state::AppState;
 use crate::{Application, api_doc, db, telemetry, users};
@@ -95,6 +95,13 @@ enum AuditCommand {
         #[arg(long, value_enum, default_value = "json")]
         format: FormatArg,
     },
+    /// Prune rows older than AUDIT_RETENTION_DAYS now, as the service does hourly. Export
+    /// first if the rows must be kept elsewhere.
+    Prune {
+        /// Overrides AUDIT_RETENTION_DAYS for this run.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+        older_than_days: Option<u32>,
+    },
 }
 
 /// Parses the command line, runs it and turns any error into a one-line message.
@@ -182,6 +189,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ExitCode::from(1)
                 }
             });
+        }
+        Command::Audit(AuditCommand::Prune { older_than_days }) => {
+            let state = state_for_changes(config).await?;
+            let days = older_than_days.unwrap_or(state.config.audit_retention_days);
+            let Some(before) = retention::cutoff(days, chrono::Utc::now()) else {
+                println!("AUDIT_RETENTION_DAYS is 0: nothing is pruned");
+                return Ok(ExitCode::SUCCESS);
+            };
+            match retention::prune(&state, before, &Origin::system("cli")).await? {
+                None => println!("nothing older than {days} days to prune"),
+                Some(pruned) => println!(
+                    "pruned {} rows older than {days} days, through chain position {} (row {})",
+                    pruned.rows, pruned.through_seq, pruned.through_id
+                ),
+            }
         }
         Command::Audit(AuditCommand::Export { format }) => {
             let state = state_for_changes(config).await?;

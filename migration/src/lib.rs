@@ -9,6 +9,7 @@ mod m20261121_000003_audit_log;
 mod m20261121_000004_workflow;
 mod m20261121_000005_monitoring;
 mod m20261121_000006_alerts;
+mod m20261121_000007_audit_retention;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_workflow::Migration),
             Box::new(m20261121_000005_monitoring::Migration),
             Box::new(m20261121_000006_alerts::Migration),
+            Box::new(m20261121_000007_audit_retention::Migration),
         ]
     }
 }

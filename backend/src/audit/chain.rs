@@ -13,11 +13,15 @@
 //! gap in the sequence, a swapped or reordered row breaks its link, and removing the newest
 //! rows disagrees with the chain state, which carries a MAC of its own. The sealer refuses to
 //! extend a chain whose state its key does not vouch for, so a wrong key cannot corrupt it.
+//!
+//! Retention (`retention`) deletes a prefix of the chain after storing a checkpoint, signed
+//! with the same key, of the last row it removes; the walk then starts from the newest
+//! checkpoint instead of the first row.
 
-use super::entity::{audit_log, chain_state};
+use super::entity::{audit_log, chain_state, checkpoint};
 use super::record::RowContent;
 use crate::db;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use coordinator_api::AuditLogId;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::Expr;
@@ -95,6 +99,23 @@ impl AuditKey {
         self.mac("audit-state-v1", &format!("{head_seq}\n{head_mac}"))
     }
 
+    /// MAC of a retention checkpoint: moving where verification starts needs the key.
+    pub fn checkpoint_mac(
+        &self,
+        through_seq: i64,
+        through_id: AuditLogId,
+        through_mac: &str,
+        through_timestamp: &DateTime<Utc>,
+    ) -> String {
+        self.mac(
+            "audit-checkpoint-v1",
+            &format!(
+                "{through_seq}\n{through_id}\n{through_mac}\n{}",
+                through_timestamp.to_rfc3339_opts(SecondsFormat::Micros, true)
+            ),
+        )
+    }
+
     /// Whether the stored chain state was written with this key. The empty state of a new
     /// database has no MAC yet.
     fn vouches_for(&self, state: &chain_state::Model) -> bool {
@@ -108,7 +129,7 @@ impl AuditKey {
 pub const KEY_MISMATCH: &str = "AUDIT_KEY does not match the key this database's audit chain was \
      sealed with; refusing to extend the chain (restore the original AUDIT_KEY)";
 
-async fn lock_sealer(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+pub(super) async fn lock_sealer(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     if conn.get_database_backend() == DbBackend::Postgres {
         conn.execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -119,8 +140,41 @@ async fn lock_sealer(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     Ok(())
 }
 
-async fn load_state(conn: &impl ConnectionTrait) -> Result<Option<chain_state::Model>, DbErr> {
+pub(super) async fn load_state(
+    conn: &impl ConnectionTrait,
+) -> Result<Option<chain_state::Model>, DbErr> {
     chain_state::Entity::find_by_id(1).one(conn).await
+}
+
+/// Where the chain verifiably begins: after the newest checkpoint, or at the start when
+/// nothing was pruned. `Err` names a checkpoint the key does not vouch for.
+pub(super) async fn chain_start(
+    conn: &impl ConnectionTrait,
+    key: &AuditKey,
+) -> Result<Result<(i64, String), String>, DbErr> {
+    let checkpoints = checkpoint::Entity::find()
+        .order_by_desc(checkpoint::Column::ThroughSeq)
+        .all(conn)
+        .await?;
+    for point in &checkpoints {
+        let expected = key.checkpoint_mac(
+            point.through_seq,
+            point.through_id,
+            &point.through_mac,
+            &point.through_timestamp,
+        );
+        if expected != point.checkpoint_mac {
+            return Ok(Err(format!(
+                "retention checkpoint {} does not carry a valid MAC: it was forged or rewritten",
+                point.id
+            )));
+        }
+    }
+    Ok(Ok(checkpoints
+        .into_iter()
+        .next()
+        .map(|point| (point.through_seq, point.through_mac))
+        .unwrap_or_default()))
 }
 
 /// Start-up check: the configured key must be the one the chain was sealed with, or the
@@ -251,10 +305,8 @@ pub async fn verify(db: &DatabaseConnection, key: &AuditKey) -> Result<Verificat
     outcome
 }
 
-async fn walk(txn: &DatabaseTransaction, key: &AuditKey) -> Result<Verification, DbErr> {
+pub(super) async fn walk(txn: &DatabaseTransaction, key: &AuditKey) -> Result<Verification, DbErr> {
     let mut checked = 0u64;
-    let mut previous_seq = 0i64;
-    let mut previous_mac = String::new();
     let mut last_id = None;
     let broken = |id: AuditLogId, reason: &str, checked: u64| Verification {
         checked_rows: checked,
@@ -270,6 +322,10 @@ async fn walk(txn: &DatabaseTransaction, key: &AuditKey) -> Result<Verification,
             checked,
         ));
     }
+    let (mut previous_seq, mut previous_mac) = match chain_start(txn, key).await? {
+        Ok(start) => start,
+        Err(reason) => return Ok(broken(AuditLogId(0), &reason, checked)),
+    };
     loop {
         let rows = audit_log::Entity::find()
             .filter(audit_log::Column::ChainSeq.gt(previous_seq))

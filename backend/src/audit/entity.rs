@@ -1,4 +1,4 @@
-//! `audit_logs` and `audit_chain_state`.
+//! `audit_logs`, `audit_chain_state` and `audit_checkpoints`.
 
 pub mod audit_log {
     use coordinator_api::AuditLogId;
@@ -46,6 +46,32 @@ pub mod chain_state {
         pub head_mac: String,
         pub state_mac: String,
         pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod checkpoint {
+    use coordinator_api::AuditLogId;
+    use sea_orm::entity::prelude::*;
+
+    /// Where pruning cut the chain: verification starts after `through_seq`, linking to
+    /// `through_mac`. Append-only; the newest one counts.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_checkpoints")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub through_seq: i64,
+        pub through_id: AuditLogId,
+        pub through_mac: String,
+        pub through_timestamp: DateTimeUtc,
+        pub pruned_rows: i64,
+        pub created_at: DateTimeUtc,
+        pub checkpoint_mac: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

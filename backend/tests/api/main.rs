@@ -14,6 +14,7 @@ mod contract;
 mod events;
 mod monitoring;
 mod replicas;
+mod retention;
 mod servers;
 mod tamper;
 mod tokens;
