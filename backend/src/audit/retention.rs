@@ -87,10 +87,6 @@ async fn prune_sealed(
 ) -> Result<Option<Pruned>, PruneError> {
     let txn = db::begin_write(db).await?;
     chain::lock_sealer(&txn).await?;
-    let verification = chain::walk(&txn, key).await?;
-    if let Some((id, reason)) = verification.broken {
-        return Err(PruneError::Broken(id, reason));
-    }
     let start = match chain::chain_start(&txn, key).await? {
         Ok((seq, _)) => seq,
         Err(reason) => return Err(PruneError::Broken(AuditLogId(0), reason)),
@@ -114,6 +110,11 @@ async fn prune_sealed(
     if through_seq <= start {
         txn.commit().await?;
         return Ok(None);
+    }
+    // Only now, when there is something to remove: the walk reads the whole log.
+    let verification = chain::walk(&txn, key).await?;
+    if let Some((id, reason)) = verification.broken {
+        return Err(PruneError::Broken(id, reason));
     }
     let through = audit_log::Entity::find()
         .filter(audit_log::Column::ChainSeq.eq(through_seq))
