@@ -186,8 +186,9 @@ async fn post_with_retries(notice: Notice) {
             return;
         }
     };
+    const ATTEMPTS: u32 = 4;
     let mut wait = Duration::from_secs(1);
-    for attempt in 1..=4 {
+    for attempt in 1..=ATTEMPTS {
         match client.post(&notice.url).json(&notice.body).send().await {
             Ok(response) if response.status().is_success() => return,
             Ok(response) => {
@@ -195,9 +196,12 @@ async fn post_with_retries(notice: Notice) {
             }
             Err(err) => tracing::warn!(error = %err, attempt, "alert webhook unreachable"),
         }
-        tokio::time::sleep(wait).await;
-        wait *= 2;
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
     }
+    tracing::error!("gave up posting an alert to its webhook after {ATTEMPTS} attempts");
 }
 
 pub fn spawn(state: AppState) {

@@ -7,7 +7,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::Utc;
-use coordinator_api::alerts::{Alert, AlertQuery, AlertRule, AlertRuleRequest};
+use coordinator_api::alerts::{Alert, AlertQuery, AlertRule, AlertRuleRequest, AlertStatus};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -41,10 +41,15 @@ fn validate(request: &AlertRuleRequest) -> ApiResult<String> {
             "name must be 1 to 64 letters, digits, '-', '_' or '.'",
         ));
     }
+    if request.condition.len() > 128 {
+        return Err(ApiError::validation(
+            "condition must be at most 128 characters",
+        ));
+    }
     Condition::parse(&request.condition)
         .map_err(|e| ApiError::validation(format!("condition: {e}")))?;
     if let Some(url) = &request.webhook_url
-        && (!url.starts_with("http://") || url.len() > 512)
+        && (url.len() > 512 || !is_plain_http_url(url))
     {
         return Err(ApiError::validation(
             "webhookUrl must be an http:// URL of at most 512 characters (post to a local relay for https)",
@@ -53,7 +58,14 @@ fn validate(request: &AlertRuleRequest) -> ApiResult<String> {
     Ok(name.to_owned())
 }
 
-/// Creates the rule, or replaces the one of the same name.
+/// An absolute `http://` URL with a host; the webhook client speaks no TLS.
+fn is_plain_http_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .is_ok_and(|url| url.scheme() == "http" && url.host_str().is_some_and(|h| !h.is_empty()))
+}
+
+/// Creates the rule, or replaces the one of the same name. Saving a rule exactly as stored
+/// changes nothing and records nothing, so reloading the rules file at each start is quiet.
 pub async fn save(
     state: &AppState,
     origin: &Origin,
@@ -70,6 +82,15 @@ pub async fn save(
         .filter(alert_rule::Column::Name.eq(name.as_str()))
         .one(&txn)
         .await?;
+    if let Some(rule) = &existing
+        && rule.condition == condition
+        && rule.action == request.action
+        && rule.severity == request.severity
+        && rule.webhook_url == request.webhook_url
+    {
+        txn.commit().await?;
+        return Ok((false, to_wire(rule.clone())));
+    }
     let created = existing.is_none();
     let mut active = match existing {
         Some(rule) => rule.into_active_model(),
@@ -116,6 +137,27 @@ pub async fn delete(state: &AppState, origin: &Origin, id: i64) -> ApiResult<()>
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("alert rule {id}")))?;
+    // Its alerts go with it; one still firing is resolved on the record first, so no
+    // subscriber is left with an alert that never ends.
+    let firing = alert::Entity::find()
+        .filter(alert::Column::RuleId.eq(id))
+        .filter(alert::Column::Status.eq(AlertStatus::Firing))
+        .one(&txn)
+        .await?;
+    if let Some(firing) = firing {
+        record::write(
+            &txn,
+            &state.audit_key,
+            origin
+                .entry("alert_resolved")
+                .target(format!("alert:{}", firing.id))
+                .details(json!({
+                    "rule": rule.name, "condition": rule.condition, "value": firing.value,
+                    "severity": rule.severity, "action": rule.action, "reason": "rule_deleted",
+                })),
+        )
+        .await?;
+    }
     alert_rule::Entity::delete_by_id(id).exec(&txn).await?;
     record::write(
         &txn,

@@ -136,6 +136,8 @@ dual_test_with!(
             json!({ "name": "x", "condition": "cpu_usage >> 90", "action": "notify_admin" }),
             json!({ "name": "x", "condition": "cpu_usage > 90", "action": "page_everyone" }),
             json!({ "name": "x", "condition": "cpu_usage > 90", "action": "notify_admin", "webhookUrl": "ftp://x" }),
+            json!({ "name": "x", "condition": "cpu_usage > 90", "action": "notify_admin", "webhookUrl": "http://" }),
+            json!({ "name": "x", "condition": format!("cpu_usage > 1{}", "0".repeat(130)), "action": "notify_admin" }),
         ] {
             let reply = app.post("/alerts/rules", &admin, body.clone()).await;
             assert_eq!(
@@ -195,5 +197,54 @@ action = "log_warning"
     assert_eq!(names, ["cpu-critical", "slow"]);
     assert_eq!(rules.body["rules"][0]["severity"], "critical");
     assert_eq!(app.audit_rows_for("alert_rule_created").await.len(), 2);
+    // Loading the same file again at the next start changes and records nothing.
+    let mut app = app;
+    app.restart().await;
+    assert_eq!(app.count("alert_rules").await, 2);
+    assert_eq!(app.audit_rows_for("alert_rule_updated").await.len(), 0);
     app.teardown().await;
 }
+
+dual_test_with!(
+    deleting_a_rule_resolves_its_firing_alert_on_the_record,
+    &[("ALERT_EVAL_INTERVAL", "1")],
+    async |app: &TestApp| {
+        let admin = app.admin().await;
+        let rule = app
+            .post(
+                "/alerts/rules",
+                &admin,
+                json!({ "name": "any-work", "condition": "queue_depth > 0", "action": "log_warning" }),
+            )
+            .await;
+        assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.text);
+        let (_, requester) = app.user("requester", "user").await;
+        app.request_assessment(&requester, "pending-work", &["x"])
+            .await;
+        let firing = wait_until(app, &admin, |a| a.iter().any(|x| x["status"] == "firing")).await;
+        let alert_id = firing[0]["id"].as_i64().unwrap();
+
+        let id = firing[0]["ruleId"].as_i64().unwrap();
+        let reply = app
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/alerts/rules/{id}"),
+                &admin,
+                None,
+            )
+            .await;
+        assert!(reply.status.is_success(), "{}", reply.text);
+        let resolved = app.audit_rows_for("alert_resolved").await;
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(
+            resolved[0].target.as_deref(),
+            Some(format!("alert:{alert_id}").as_str())
+        );
+        assert!(
+            resolved[0].details.contains("rule_deleted"),
+            "{}",
+            resolved[0].details
+        );
+        assert_eq!(app.count("alerts").await, 0);
+    }
+);
