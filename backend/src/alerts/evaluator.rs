@@ -139,10 +139,7 @@ pub async fn evaluate(state: &AppState) -> anyhow::Result<()> {
         let Some((action, alert_id)) = change else {
             continue;
         };
-        let details = json!({
-            "rule": rule.name, "condition": rule.condition, "value": value,
-            "severity": rule.severity, "action": rule.action,
-        });
+        let details = super::change_details(&rule, value);
         record::write(
             &txn,
             &state.audit_key,

@@ -7,3 +7,15 @@ pub mod entity;
 pub mod evaluator;
 pub mod routes;
 pub mod service;
+
+use entity::alert_rule;
+use serde_json::{Value, json};
+
+/// The audit details of an alert being raised or resolved: the rule as it stands, and the
+/// metric's value.
+pub(crate) fn change_details(rule: &alert_rule::Model, value: f64) -> Value {
+    json!({
+        "rule": rule.name, "condition": rule.condition, "value": value,
+        "severity": rule.severity, "action": rule.action,
+    })
+}

@@ -145,16 +145,15 @@ pub async fn delete(state: &AppState, origin: &Origin, id: i64) -> ApiResult<()>
         .one(&txn)
         .await?;
     if let Some(firing) = firing {
+        let mut details = super::change_details(&rule, firing.value);
+        details["reason"] = json!("rule_deleted");
         record::write(
             &txn,
             &state.audit_key,
             origin
                 .entry("alert_resolved")
                 .target(format!("alert:{}", firing.id))
-                .details(json!({
-                    "rule": rule.name, "condition": rule.condition, "value": firing.value,
-                    "severity": rule.severity, "action": rule.action, "reason": "rule_deleted",
-                })),
+                .details(details),
         )
         .await?;
     }

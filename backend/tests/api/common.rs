@@ -418,6 +418,17 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Runs the `coordinator` command line with this app's settings and nothing else.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_coordinator"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("running the coordinator command line")
+    }
+
     /// Like `sql`, but returns the error instead of failing.
     pub async fn try_sql(&self, sql: &str) -> Result<(), sea_orm::DbErr> {
         self.state.db.execute_unprepared(sql).await.map(|_| ())

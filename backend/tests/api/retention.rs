@@ -181,15 +181,7 @@ async fn the_command_line_prunes_only_what_is_old_enough() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let admin = app.admin().await;
     add_users(&app, &admin, &["ann"]).await;
-    let run = |days: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_coordinator"))
-            .args(["audit", "prune", "--older-than-days", days])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(app.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .output()
-            .unwrap()
-    };
+    let run = |days: &str| app.cli(&["audit", "prune", "--older-than-days", days]);
     let rows = app.count("audit_logs").await;
     let fresh = run("1");
     assert!(

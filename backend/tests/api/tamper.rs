@@ -362,15 +362,7 @@ async fn a_different_audit_key_is_refused_at_start_up_and_never_extends_the_chai
 async fn the_command_line_verifies_and_names_the_broken_row() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     fill(&app).await;
-    let run = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_coordinator"))
-            .args(["audit", "verify"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(app.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .output()
-            .unwrap()
-    };
+    let run = || app.cli(&["audit", "verify"]);
     let ok = run();
     assert!(
         ok.status.success(),
