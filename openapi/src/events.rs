@@ -101,6 +101,14 @@ pub enum ServerMessage {
         correlation_id: Option<String>,
         data: EventData,
     },
+    /// A machine sample on the `metrics` channel. Samples are measurements, not audited
+    /// actions: they carry no id, are not replayed by `since`, and a missed one is simply
+    /// superseded by the next.
+    Metrics {
+        channel: Channel,
+        ts: DateTime<Utc>,
+        system: crate::monitoring::SystemMetrics,
+    },
     /// The client fell too far behind: reconnect with `since` set to the last id it saw.
     Resync {
         last_id: Option<i64>,

@@ -3,6 +3,7 @@
 use crate::audit::entity::audit_log;
 use crate::state::AppState;
 use coordinator_api::events::{Channel, EventData, ServerMessage};
+use coordinator_api::monitoring::SystemMetrics;
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use secrecy::ExposeSecret;
 use std::collections::BTreeSet;
@@ -67,15 +68,20 @@ impl Event {
     }
 }
 
+/// Machine samples waiting for a subscriber; a reader further behind skips to the newest.
+const SAMPLE_BUFFER: usize = 8;
+
 #[derive(Clone)]
 pub struct EventHub {
     sender: broadcast::Sender<Arc<Event>>,
+    samples: broadcast::Sender<Arc<ServerMessage>>,
 }
 
 impl Default for EventHub {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(BUFFER).0,
+            samples: broadcast::channel(SAMPLE_BUFFER).0,
         }
     }
 }
@@ -83,6 +89,20 @@ impl Default for EventHub {
 impl EventHub {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.sender.subscribe()
+    }
+
+    pub fn subscribe_samples(&self) -> broadcast::Receiver<Arc<ServerMessage>> {
+        self.samples.subscribe()
+    }
+
+    /// Hands a machine sample of this process to its `metrics` subscribers.
+    pub fn publish_sample(&self, ts: chrono::DateTime<chrono::Utc>, system: SystemMetrics) {
+        // Nobody listening is fine: `/metrics/history` keeps the samples.
+        let _ = self.samples.send(Arc::new(ServerMessage::Metrics {
+            channel: Channel::Metrics,
+            ts,
+            system,
+        }));
     }
 
     pub fn subscribers(&self) -> usize {

@@ -84,6 +84,7 @@ pub async fn serve(
         .max_frame_size(MAX_FRAME_BYTES)
         .aggregate_continuations();
     let mut live = state.events.subscribe();
+    let mut samples = state.events.subscribe_samples();
     let mut channels: BTreeSet<Channel> = BTreeSet::new();
     // Events up to this id were sent by a replay; the live stream skips them.
     let mut replayed_through = subscriber.since;
@@ -169,6 +170,17 @@ pub async fn serve(
                     send(&mut session, &ServerMessage::Resync { last_id: last_sent }).await;
                     break Some(CloseReason { code: CloseCode::Again, description: Some("too slow; reconnect with since".to_owned()) });
                 }
+                Err(RecvError::Closed) => break None,
+            },
+            sample = samples.recv() => match sample {
+                Ok(sample) => {
+                    if channels.contains(&Channel::Metrics) && !send(&mut session, &sample).await {
+                        state.metrics_dropped_slow_consumer();
+                        break None;
+                    }
+                }
+                // Samples are superseded by the next one; a missed one needs no resync.
+                Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => break None,
             },
             _ = ping.tick() => {

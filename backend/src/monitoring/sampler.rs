@@ -57,12 +57,17 @@ impl Sampler {
     }
 }
 
-/// Records one sample now. Samples are measurements, not actions: they are not audited.
+/// Records one sample now and publishes it on this process's `metrics` channel. Samples
+/// are measurements, not actions: they are not audited.
 pub async fn record_sample(
     state: &AppState,
     sampler: &mut Sampler,
 ) -> Result<sample::Model, sea_orm::DbErr> {
-    sampler.sample().insert(&state.db).await
+    let row = sampler.sample().insert(&state.db).await?;
+    state
+        .events
+        .publish_sample(row.timestamp, super::service::to_wire(&row));
+    Ok(row)
 }
 
 pub async fn prune(state: &AppState) -> Result<u64, sea_orm::DbErr> {

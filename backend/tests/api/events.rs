@@ -1,7 +1,7 @@
 //! Live events over WebSocket: order, replay with `since`, revocation, slow consumers.
 
 use crate::common::*;
-use crate::dual_test;
+use crate::{dual_test, dual_test_with};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -380,3 +380,40 @@ async fn a_client_that_never_reads_is_dropped_while_others_keep_receiving() {
     );
     app.teardown().await;
 }
+
+dual_test_with!(
+    machine_samples_reach_metrics_subscribers_only,
+    &[("METRICS_INTERVAL", "1")],
+    async |app: &TestApp| {
+        let (_, watcher) = app.user("watcher", "viewer").await;
+        let mut metrics = connect(app, &watcher, Some(0)).await;
+        subscribe(&mut metrics, &["metrics"]).await;
+        let mut audit = connect(app, &watcher, None).await;
+        subscribe(&mut audit, &["audit"]).await;
+
+        let sample = next_of(&mut metrics, "metrics").await;
+        assert_eq!(sample["channel"], "metrics");
+        assert!(sample["ts"].is_string());
+        let cpu = sample["system"]["cpu"]["usage"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&cpu), "{sample}");
+        assert!(sample["system"]["memory"]["total"].as_f64().unwrap() > 0.0);
+        // Samples are not audit rows: no id, and `since=0` replayed nothing on `metrics`.
+        assert!(sample.get("id").is_none());
+
+        // The audit subscriber gets events, never samples.
+        app.user("someone", "user").await;
+        let mut kinds = Vec::new();
+        tokio::time::timeout(Duration::from_secs(3), async {
+            while let Some(Ok(message)) = audit.next().await {
+                if let Message::Text(text) = message {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    kinds.push(value["type"].as_str().unwrap().to_owned());
+                }
+            }
+        })
+        .await
+        .ok();
+        assert!(kinds.iter().any(|k| k == "event"), "{kinds:?}");
+        assert!(!kinds.iter().any(|k| k == "metrics"), "{kinds:?}");
+    }
+);
