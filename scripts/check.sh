@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Static checks of the workspace: formatting, lints (warnings count as errors), and a build
-# of the wire crate `coordinator-api` for wasm32-unknown-unknown, the target of the browser
-# dashboard that shares it. Stops at the first step that fails.
+# Static checks of the workspace: formatting, lints (warnings count as errors), natively and
+# for wasm32-unknown-unknown, the target of the browser dashboard and of the wire crate it
+# shares. Stops at the first step that fails.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,8 +21,8 @@ cargo fmt --all -- --check
 step "Lints (cargo clippy, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "Wire crate for wasm32-unknown-unknown"
+step "Dashboard and wire crate for wasm32-unknown-unknown (lints, warnings are errors)"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-cargo build -p coordinator-api --target wasm32-unknown-unknown
+cargo clippy -p coordinator-dashboard -p coordinator-api --target wasm32-unknown-unknown -- -D warnings
 
 step "All checks passed"

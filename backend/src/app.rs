@@ -8,8 +8,8 @@ use crate::config::{Config, secret_bytes};
 use crate::http::{body, errors};
 use crate::state::AppState;
 use crate::{
-    alerts, api_doc, approvals, assessments, auth, db, events, executions, monitoring, ops,
-    remediations, servers, users, work,
+    alerts, api_doc, approvals, assessments, auth, dashboard, db, events, executions, monitoring,
+    ops, remediations, servers, users, work,
 };
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -105,6 +105,7 @@ impl Application {
                     SwaggerUi::new("/api-docs/{_:.*}")
                         .url("/api-docs/openapi.json", openapi.clone()),
                 )
+                .default_service(web::to(dashboard::routes::fallback))
         })
         .listen(listener)?
         .shutdown_timeout(10)

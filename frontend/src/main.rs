@@ -1,0 +1,3 @@
+fn main() {
+    coordinator_dashboard::app::start();
+}

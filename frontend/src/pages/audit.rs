@@ -1,0 +1,6 @@
+use leptos::prelude::*;
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! { <h1>"Audit"</h1> }
+}

@@ -1,0 +1,10 @@
+//! One module per page of the dashboard.
+
+pub mod assessments;
+pub mod audit;
+pub mod login;
+pub mod overview;
+pub mod remediations;
+pub mod servers;
+pub mod system;
+pub mod users;

@@ -1,0 +1,313 @@
+//! What needs a decision now, what is running, and how the system is.
+
+use crate::app::Ctx;
+use crate::components::{Badge, Empty, ErrorNotice, Loading, ProgressBar, Time};
+use crate::format;
+use chrono::Utc;
+use coordinator_api::alerts::AlertQuery;
+use coordinator_api::assessments::{Assessment, AssessmentQuery, AssessmentStatus};
+use coordinator_api::events::Channel;
+use coordinator_api::executions::{Execution, ExecutionStatus};
+use coordinator_api::remediations::{Priority, Proposal, ProposalQuery, ProposalStatus};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+fn priority_rank(priority: Priority) -> u8 {
+    match priority {
+        Priority::Critical => 0,
+        Priority::High => 1,
+        Priority::Medium => 2,
+        Priority::Low => 3,
+    }
+}
+
+/// Proposals awaiting approval, most urgent first: by priority, then the longest waiting.
+pub fn decision_order(mut proposals: Vec<Proposal>) -> Vec<Proposal> {
+    proposals.sort_by_key(|p| (priority_rank(p.priority), p.created_at));
+    proposals
+}
+
+/// Assessments whose results wait for review, the longest waiting first.
+pub fn review_order(mut assessments: Vec<Assessment>) -> Vec<Assessment> {
+    assessments.sort_by_key(|a| a.completed_at.unwrap_or(a.created_at));
+    assessments
+}
+
+fn is_running(status: ExecutionStatus) -> bool {
+    matches!(
+        status,
+        ExecutionStatus::Pending | ExecutionStatus::Queued | ExecutionStatus::Running
+    )
+}
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let live = ctx.live;
+    let reviews = LocalResource::new(move || {
+        live.revision(Channel::Assessments);
+        let api = ctx.api();
+        async move {
+            let filter = AssessmentQuery {
+                status: Some(AssessmentStatus::Completed),
+                limit: Some(100),
+                ..Default::default()
+            };
+            api.assessments(&filter)
+                .await
+                .map(|page| review_order(page.assessments))
+        }
+    });
+    let approvals = LocalResource::new(move || {
+        live.revision(Channel::Remediations);
+        live.revision(Channel::Approvals);
+        let api = ctx.api();
+        async move {
+            let filter = ProposalQuery {
+                status: Some(ProposalStatus::Pending),
+                limit: Some(100),
+                ..Default::default()
+            };
+            api.proposals(&filter)
+                .await
+                .map(|page| decision_order(page.proposals))
+        }
+    });
+    let running = LocalResource::new(move || {
+        live.revision(Channel::Executions);
+        let api = ctx.api();
+        async move {
+            let filter = ProposalQuery {
+                status: Some(ProposalStatus::Approved),
+                limit: Some(50),
+                ..Default::default()
+            };
+            let page = api.proposals(&filter).await?;
+            let mut running = Vec::new();
+            for proposal in page.proposals {
+                if let Some(id) = proposal.execution_id {
+                    let execution = api.execution(id).await?.execution;
+                    if is_running(execution.status) {
+                        running.push((proposal, execution));
+                    }
+                }
+            }
+            Ok::<_, crate::api::ApiError>(running)
+        }
+    });
+    let health = LocalResource::new(move || {
+        live.revision(Channel::Servers);
+        let api = ctx.api();
+        async move { api.system_metrics().await.map(|m| m.metrics) }
+    });
+    let alerts = LocalResource::new(move || {
+        live.revision(Channel::Alerts);
+        let api = ctx.api();
+        async move {
+            api.alerts(&AlertQuery {
+                limit: Some(5),
+                ..Default::default()
+            })
+            .await
+            .map(|a| a.alerts)
+        }
+    });
+    // Marks the moment the decisions first show, for measuring time to first render.
+    Effect::new(move |marked: Option<bool>| {
+        let ready = approvals.with(Option::is_some) && reviews.with(Option::is_some);
+        if ready
+            && marked != Some(true)
+            && let Some(performance) = web_sys::window().and_then(|w| w.performance())
+        {
+            let _ = performance.mark("overview-ready");
+        }
+        ready || marked == Some(true)
+    });
+
+    view! {
+        <h1>"Overview"</h1>
+        <div class="grid">
+            <section class="card wide" aria-labelledby="decide-heading" data-test="needs-decision">
+                <h2 id="decide-heading">"Needs a decision"</h2>
+                <h3>"Proposals awaiting approval"</h3>
+                <Transition fallback=Loading>
+                    {move || approvals.get().map(|result| match result {
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <Empty text="No proposal is waiting for approval."/> }.into_any(),
+                        Ok(list) => view! { <ProposalQueue proposals=list/> }.into_any(),
+                    })}
+                </Transition>
+                <h3>"Assessments to review"</h3>
+                <Transition fallback=Loading>
+                    {move || reviews.get().map(|result| match result {
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <Empty text="No assessment is waiting for review."/> }.into_any(),
+                        Ok(list) => view! { <ReviewQueue assessments=list/> }.into_any(),
+                    })}
+                </Transition>
+            </section>
+            <section class="card" aria-labelledby="running-heading">
+                <h2 id="running-heading">"Running executions"</h2>
+                <Transition fallback=Loading>
+                    {move || running.get().map(|result| match result {
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <Empty text="Nothing is running."/> }.into_any(),
+                        Ok(list) => view! { <RunningList running=list/> }.into_any(),
+                    })}
+                </Transition>
+            </section>
+            <section class="card" aria-labelledby="health-heading">
+                <h2 id="health-heading">"System health"</h2>
+                <Transition fallback=Loading>
+                    {move || health.get().map(|result| match result {
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        Ok(snapshot) => {
+                            let services = snapshot.services.len();
+                            let unhealthy = snapshot.services.values()
+                                .filter(|s| s.status != coordinator_api::servers::ServerStatus::Healthy)
+                                .count();
+                            let system = live.sample.get().map(|(_, s)| s).or(snapshot.system);
+                            view! {
+                                <dl class="facts">
+                                    <dt>"Services"</dt>
+                                    <dd>{format!("{} of {services} healthy", services - unhealthy)}</dd>
+                                    {system.map(|s| view! {
+                                        <dt>"CPU"</dt><dd>{format::percent(s.cpu.usage)}</dd>
+                                        <dt>"Memory"</dt><dd>{format::percent(s.memory.usage)}</dd>
+                                        <dt>"Disk"</dt><dd>{format::percent(s.disk.usage)}</dd>
+                                    })}
+                                </dl>
+                                <A href="/system">"System details"</A>
+                            }.into_any()
+                        }
+                    })}
+                </Transition>
+            </section>
+            <section class="card" aria-labelledby="alerts-heading">
+                <h2 id="alerts-heading">"Recent alerts"</h2>
+                <Transition fallback=Loading>
+                    {move || alerts.get().map(|result| match result {
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <Empty text="No alerts."/> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="plain">
+                                {list.into_iter().map(|alert| view! {
+                                    <li>
+                                        <Badge value=alert.status.to_string()/>" "
+                                        <Badge value=alert.severity.to_string()/>" "
+                                        <strong>{alert.rule.clone()}</strong>" "{alert.condition.clone()}" "
+                                        <Time at=alert.raised_at/>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    })}
+                </Transition>
+            </section>
+            <section class="card" aria-labelledby="activity-heading">
+                <h2 id="activity-heading">"Live activity"</h2>
+                <Show when=move || !live.feed.with(|f| f.is_empty()) fallback=|| view! { <Empty text="Events appear here as they happen."/> }>
+                    <ul class="plain activity" aria-live="polite">
+                        <For each=move || live.feed.get() key=|a| a.id let:activity>
+                            <li>
+                                <Time at=activity.ts/>" "
+                                <strong>{format::words(&activity.event)}</strong>" "
+                                {activity.target.clone().unwrap_or_default()}" "
+                                <span class="muted">{format!("by {}", activity.actor)}</span>
+                            </li>
+                        </For>
+                    </ul>
+                </Show>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn ProposalQueue(proposals: Vec<Proposal>) -> impl IntoView {
+    let now = Utc::now();
+    view! {
+        <table>
+            <thead><tr><th>"Proposal"</th><th>"Priority"</th><th>"Approvals"</th><th>"Waiting"</th><th>"Issues"</th></tr></thead>
+            <tbody>
+                {proposals.into_iter().map(|p| view! {
+                    <tr>
+                        <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
+                        <td><Badge value=p.priority.to_string()/></td>
+                        <td>{format!("{} of {}", p.approvals_received, p.approvals_required)}</td>
+                        <td>{format::age(p.created_at, now)}</td>
+                        <td>{p.issues.join("; ")}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn ReviewQueue(assessments: Vec<Assessment>) -> impl IntoView {
+    let now = Utc::now();
+    view! {
+        <table>
+            <thead><tr><th>"Assessment"</th><th>"Type"</th><th>"Servers"</th><th>"Waiting"</th></tr></thead>
+            <tbody>
+                {assessments.into_iter().map(|a| {
+                    let waiting = format::age(a.completed_at.unwrap_or(a.created_at), now);
+                    view! {
+                        <tr>
+                            <td><A href=format!("/assessments/{}", a.assessment_id)>{format!("#{}", a.assessment_id)}</A></td>
+                            <td>{a.assessment_type.clone()}</td>
+                            <td>{a.target_servers.join(", ")}</td>
+                            <td>{waiting}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn RunningList(running: Vec<(Proposal, Execution)>) -> impl IntoView {
+    view! {
+        <ul class="plain">
+            {running.into_iter().map(|(proposal, execution)| {
+                let percent = f64::from(execution.progress);
+                view! {
+                    <li>
+                        <A href=format!("/remediations/{}", proposal.proposal_id)>{format!("Proposal #{}", proposal.proposal_id)}</A>" "
+                        <Badge value=execution.status.to_string()/>
+                        <ProgressBar percent=Signal::derive(move || percent) label=format!("Execution {}", execution.execution_id)/>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_ranks_most_urgent_first() {
+        let mut ranks: Vec<Priority> = vec![
+            Priority::Low,
+            Priority::Critical,
+            Priority::Medium,
+            Priority::High,
+        ];
+        ranks.sort_by_key(|p| priority_rank(*p));
+        assert_eq!(
+            ranks,
+            [
+                Priority::Critical,
+                Priority::High,
+                Priority::Medium,
+                Priority::Low
+            ]
+        );
+        assert!(is_running(ExecutionStatus::Queued));
+        assert!(!is_running(ExecutionStatus::Succeeded));
+    }
+}

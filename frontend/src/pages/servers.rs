@@ -1,0 +1,6 @@
+use leptos::prelude::*;
+
+#[component]
+pub fn ServersPage() -> impl IntoView {
+    view! { <h1>"Servers"</h1> }
+}
