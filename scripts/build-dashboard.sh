@@ -36,7 +36,7 @@ out=frontend/dist
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
 wasm-bindgen --target web --no-typescript --out-name dashboard --out-dir "$staging" \
-    target/wasm32-unknown-unknown/dashboard/coordinator-dashboard.wasm
+    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/dashboard/coordinator-dashboard.wasm"
 cp frontend/index.html frontend/boot.js frontend/style.css "$staging/"
 # Replace the folder in one step, so the coordinator's build never embeds half a dashboard.
 rm -rf "$out.old"
