@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and starts the coordinator with its embedded SQLite database (under ./data).
+# Builds the dashboard and the coordinator, and starts the coordinator with its embedded
+# SQLite database (under ./data), serving the API and the dashboard on one port.
 # Any setting can be passed as an environment variable or put in a .env file at the
 # repository root; see .env.example.
 set -euo pipefail
@@ -11,4 +12,5 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
+./scripts/build-dashboard.sh
 exec cargo run --release -p coordinator -- serve

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: unit tests, and the integration suite against the
-# embedded SQLite database and against a real Postgres on 127.0.0.1:5432. The Postgres
-# cases never skip, so Postgres has to answer; this script starts it when it is down.
-# Extra arguments are passed on to `cargo test`.
+# Runs every test of the workspace: unit tests, the integration suite against the embedded
+# SQLite database and against a real Postgres on 127.0.0.1:5432, and the dashboard's tests in
+# headless Chromium. Nothing is skipped: this script starts Postgres when it is down, builds
+# the dashboard (which the coordinator embeds) and installs chromium and chromedriver when
+# they are missing. Extra arguments are passed on to `cargo test`.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -41,6 +42,9 @@ Start a Postgres server that accepts connections there, then run this script aga
 MSG
     exit 1
 fi
+
+./scripts/build-dashboard.sh
+./scripts/browser-deps.sh
 
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 

@@ -170,7 +170,7 @@ fn Navigation() -> impl IntoView {
     };
     view! {
         <header class="topbar">
-            <A href="/" attr:class="brand">"MCP Coordinator"</A>
+            <a href="/" class="brand">"MCP Coordinator"</a>
             <nav aria-label="Main">
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/assessments">"Assessments"</A>

@@ -10,7 +10,9 @@ mod audit_log;
 mod auth;
 mod authz_matrix;
 mod bad_input;
+
 mod contract;
+mod dashboard_client;
 mod events;
 mod monitoring;
 mod replicas;

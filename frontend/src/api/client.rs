@@ -302,13 +302,9 @@ impl<T: Transport> Api<T> {
             .await
     }
 
-    pub async fn delete_alert_rule(&self, id: &str) -> Result<SuccessResponse, ApiError> {
-        self.call(
-            Method::Delete,
-            format!("/alerts/rules/{}", segment(id)),
-            None,
-        )
-        .await
+    pub async fn delete_alert_rule(&self, id: i64) -> Result<SuccessResponse, ApiError> {
+        self.call(Method::Delete, format!("/alerts/rules/{id}"), None)
+            .await
     }
 
     // Servers.
