@@ -343,4 +343,14 @@ impl<T: Transport> Api<T> {
         self.send(Method::Patch, format!("/users/{id}"), request)
             .await
     }
+
+    /// Removes a server from the registry; its API key stops working at once.
+    pub async fn delete_server(&self, id: &ServerId) -> Result<SuccessResponse, ApiError> {
+        self.call(
+            Method::Delete,
+            format!("/servers/{}", segment(id.as_str())),
+            None,
+        )
+        .await
+    }
 }

@@ -1,0 +1,310 @@
+//! The registry table, its filters and the removal of a server.
+
+use super::Removal;
+use crate::components::{Badge, Empty, Time};
+use crate::format;
+use chrono::{DateTime, Utc};
+use coordinator_api::servers::{Server, ServerStatus};
+use coordinator_api::{ServerId, ServerKind};
+use leptos::html;
+use leptos::prelude::*;
+use std::str::FromStr;
+
+/// What the reader narrowed the registry to; `None` admits every value.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RegistryFilter {
+    pub kind: Option<ServerKind>,
+    pub status: Option<ServerStatus>,
+}
+
+impl RegistryFilter {
+    pub fn admits(&self, server: &Server) -> bool {
+        self.kind.is_none_or(|kind| server.kind == kind)
+            && self.status.is_none_or(|status| server.status == status)
+    }
+
+    pub fn apply(&self, servers: &[Server]) -> Vec<Server> {
+        servers
+            .iter()
+            .filter(|server| self.admits(server))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The value of a filter `<select>`: the empty option means "any".
+pub fn choice<T: FromStr>(value: &str) -> Option<T> {
+    value.parse().ok()
+}
+
+/// What a server offers: an installer's capabilities and a compliance server's tools.
+pub fn offerings(server: &Server) -> String {
+    server
+        .capabilities
+        .iter()
+        .chain(&server.tools)
+        .map(|name| format::words(name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[component]
+pub fn RegistryFilters(filter: RwSignal<RegistryFilter>) -> impl IntoView {
+    view! {
+        <div class="filters" role="group" aria-label="Filter the registry">
+            <label>
+                "Kind"
+                <select data-test="filter-kind"
+                    on:change=move |ev| filter.update(|f| f.kind = choice(&event_target_value(&ev)))>
+                    <option value="">"All kinds"</option>
+                    {ServerKind::ALL.iter().map(|kind| view! {
+                        <option value=kind.as_str()>{kind.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Status"
+                <select data-test="filter-status"
+                    on:change=move |ev| filter.update(|f| f.status = choice(&event_target_value(&ev)))>
+                    <option value="">"All statuses"</option>
+                    {ServerStatus::ALL.iter().map(|status| view! {
+                        <option value=status.as_str()>{format::words(status.as_str())}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+        </div>
+    }
+}
+
+/// How a server joins, for a registry that has none yet.
+#[component]
+pub fn NoServersYet() -> impl IntoView {
+    view! {
+        <div class="empty" data-test="servers-empty">
+            <p>"No server has registered yet."</p>
+            <p>
+                "To add one, an administrator creates an enrollment key on this page and gives it to the server. "
+                "The server registers once with "<code>"POST /api/v1/servers/register"</code>
+                ", sending the key in the "<code>"X-Enrollment-Key"</code>" header; it then appears here."
+            </p>
+        </div>
+    }
+}
+
+/// The registry under the reader's filter, with a count when the filter hides some servers.
+#[component]
+pub fn RegistryView(
+    servers: Vec<Server>,
+    filter: RegistryFilter,
+    may_remove: bool,
+    removal: Removal,
+) -> impl IntoView {
+    let total = servers.len();
+    let shown = filter.apply(&servers);
+    if shown.is_empty() {
+        return view! { <Empty text="No server matches these filters."/> }.into_any();
+    }
+    let count = (shown.len() < total).then(|| {
+        view! { <p class="muted">{format!("Showing {} of {total} servers.", shown.len())}</p> }
+    });
+    view! {
+        {count}
+        <RegistryTable servers=shown may_remove removal/>
+    }
+    .into_any()
+}
+
+#[component]
+fn RegistryTable(servers: Vec<Server>, may_remove: bool, removal: Removal) -> impl IntoView {
+    let now = Utc::now();
+    view! {
+        <div class="table-wrap">
+            <table data-test="servers">
+                <thead>
+                    <tr>
+                        <th>"Server"</th>
+                        <th>"Kind"</th>
+                        <th>"Status"</th>
+                        <th>"Version"</th>
+                        <th>"Last seen"</th>
+                        <th>"Registered"</th>
+                        <th>"Capabilities / tools"</th>
+                        {may_remove.then(|| view! { <th><span class="sr-only">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>
+                    {servers.into_iter().map(|server| view! {
+                        <ServerRow server now may_remove removal/>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn ServerRow(
+    server: Server,
+    now: DateTime<Utc>,
+    may_remove: bool,
+    removal: Removal,
+) -> impl IntoView {
+    let offered = offerings(&server);
+    view! {
+        <tr data-test="server-row">
+            <td><code class="server-id">{server.id.to_string()}</code></td>
+            <td>{server.kind.as_str()}</td>
+            <td><Badge value=server.status.to_string()/></td>
+            <td>{server.version.clone()}</td>
+            <td><LastSeen at=server.last_seen_at now/></td>
+            <td><Time at=server.registered_at/></td>
+            <td>
+                {if offered.is_empty() {
+                    view! { <span class="muted">"none reported"</span> }.into_any()
+                } else {
+                    view! { <span>{offered}</span> }.into_any()
+                }}
+            </td>
+            {may_remove.then(|| view! { <td><RemoveServer id=server.id.clone() removal/></td> })}
+        </tr>
+    }
+}
+
+#[component]
+fn LastSeen(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> impl IntoView {
+    match at {
+        Some(at) => view! {
+            <Time at/>" "<span class="muted">{format!("({})", format::age(at, now))}</span>
+        }
+        .into_any(),
+        None => view! { <span class="muted">"never"</span> }.into_any(),
+    }
+}
+
+/// Removal asks first: the server's key dies with it, and the server can only come back with
+/// a new enrollment key.
+#[component]
+fn RemoveServer(id: ServerId, removal: Removal) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    let pending = removal.pending();
+    let cancel_button = NodeRef::<html::Button>::new();
+    // Focus moves into the question, so keyboard users land on it rather than on the page.
+    Effect::new(move |_| {
+        if let Some(button) = cancel_button.get() {
+            let _ = button.focus();
+        }
+    });
+    let id = StoredValue::new(id);
+    let question = move || {
+        format!(
+            "Remove {}? Its API key stops working at once; to return, it needs a new enrollment key.",
+            id.read_value()
+        )
+    };
+    view! {
+        <Show
+            when=move || confirming.get()
+            fallback=move || view! {
+                <button type="button" class="danger" data-test="remove-server"
+                    aria-label=move || format!("Remove server {}", id.read_value())
+                    on:click=move |_| confirming.set(true)>"Remove"</button>
+            }
+        >
+            <div class="confirm" role="group" aria-label="Confirm removal">
+                <p>{question}</p>
+                <div class="buttons">
+                    <button type="button" class="danger" data-test="confirm-remove"
+                        disabled=move || pending.get()
+                        on:click=move |_| { removal.dispatch(id.get_value()); }>
+                        {move || if pending.get() { "Removing…" } else { "Remove server" }}
+                    </button>
+                    <button type="button" node_ref=cancel_button
+                        on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn server(id: &str, kind: ServerKind, status: ServerStatus) -> Server {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        Server {
+            id: ServerId::parse(id).unwrap(),
+            kind,
+            version: "1.0.0".into(),
+            capabilities: vec![],
+            tools: vec![],
+            contact: None,
+            health: None,
+            status,
+            last_seen_at: None,
+            registered_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn the_filter_narrows_by_kind_and_status() {
+        let servers = vec![
+            server("a", ServerKind::Installer, ServerStatus::Healthy),
+            server("b", ServerKind::Compliance, ServerStatus::Unreachable),
+            server("c", ServerKind::Installer, ServerStatus::Unreachable),
+        ];
+        let ids = |filter: RegistryFilter| {
+            filter
+                .apply(&servers)
+                .into_iter()
+                .map(|s| s.id.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(RegistryFilter::default()), ["a", "b", "c"]);
+        let installers = RegistryFilter {
+            kind: Some(ServerKind::Installer),
+            status: None,
+        };
+        assert_eq!(ids(installers), ["a", "c"]);
+        let silent_installers = RegistryFilter {
+            status: Some(ServerStatus::Unreachable),
+            ..installers
+        };
+        assert_eq!(ids(silent_installers), ["c"]);
+        let healthy_compliance = RegistryFilter {
+            kind: Some(ServerKind::Compliance),
+            status: Some(ServerStatus::Healthy),
+        };
+        assert!(ids(healthy_compliance).is_empty());
+    }
+
+    #[test]
+    fn select_values_read_as_choices() {
+        assert_eq!(choice::<ServerKind>(""), None);
+        assert_eq!(
+            choice::<ServerKind>("installer"),
+            Some(ServerKind::Installer)
+        );
+        assert_eq!(
+            choice::<ServerStatus>("unreachable"),
+            Some(ServerStatus::Unreachable)
+        );
+        assert_eq!(choice::<ServerStatus>("sleeping"), None);
+    }
+
+    #[test]
+    fn offerings_list_capabilities_and_tools() {
+        let mut installer = server("i", ServerKind::Installer, ServerStatus::Healthy);
+        installer.capabilities = vec!["install_server".into(), "remove_server".into()];
+        assert_eq!(offerings(&installer), "install server, remove server");
+        let mut compliance = server("c", ServerKind::Compliance, ServerStatus::Healthy);
+        compliance.tools = vec!["compliance_assessment".into()];
+        assert_eq!(offerings(&compliance), "compliance assessment");
+        assert_eq!(
+            offerings(&server("x", ServerKind::Installer, ServerStatus::Unknown)),
+            ""
+        );
+    }
+}

@@ -1,6 +1,0 @@
-use leptos::prelude::*;
-
-#[component]
-pub fn UsersPage() -> impl IntoView {
-    view! { <h1>"Users"</h1> }
-}

@@ -1,0 +1,124 @@
+//! User accounts, for admins: who may sign in, with which role.
+
+mod create;
+mod row;
+mod rules;
+
+use crate::api::ApiError;
+use crate::app::Ctx;
+use crate::components::{Empty, ErrorNotice, Loading};
+use coordinator_api::users::{UpdateUserRequest, User};
+use coordinator_api::{Permission, UserId};
+use create::CreateUserForm;
+use leptos::prelude::*;
+use row::UserRow;
+
+/// One change to one account, with the sentence to show once it is made.
+#[derive(Debug, Clone)]
+pub(crate) struct UserChange {
+    pub id: UserId,
+    pub username: String,
+    pub request: UpdateUserRequest,
+    pub done: String,
+}
+
+/// Every change on the page goes through one action: rows are rebuilt when the list reloads,
+/// and the outcome has to outlive the row it was started from.
+pub(crate) type Changes = Action<UserChange, Result<String, ApiError>>;
+
+pub(crate) type UserList = LocalResource<Result<Vec<User>, ApiError>>;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    view! {
+        <h1>"Users"</h1>
+        <Show
+            when=move || ctx.can(Permission::ManageUsers)
+            fallback=|| view! {
+                <p class="notice" role="status" data-test="users-admins-only">
+                    "Only administrators manage users."
+                </p>
+            }
+        >
+            <UserAdministration/>
+        </Show>
+    }
+}
+
+/// Only mounted for admins, so nobody else sends a request that would be refused.
+#[component]
+fn UserAdministration() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let users: UserList = LocalResource::new(move || {
+        let api = ctx.api();
+        async move { api.users().await.map(|list| list.users) }
+    });
+    let me = move || ctx.session.with(|s| s.as_ref().map(|s| s.user.id));
+    let changes: Changes = Action::new_local(move |change: &UserChange| {
+        let change = change.clone();
+        let api = ctx.api();
+        async move {
+            match api.update_user(change.id, &change.request).await {
+                Ok(_) => {
+                    users.refetch();
+                    Ok(change.done)
+                }
+                Err(error) => Err(ApiError {
+                    message: format!("{} was not changed: {}", change.username, error.message),
+                    ..error
+                }),
+            }
+        }
+    });
+    view! {
+        <section class="card stack" aria-labelledby="accounts-heading">
+            <h2 id="accounts-heading">"Accounts"</h2>
+            <ChangeOutcome changes/>
+            <Transition fallback=Loading>
+                {move || users.get().map(|result| match result {
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <Empty text="No user accounts exist yet."/> }.into_any(),
+                    Ok(list) => view! { <UserTable users=list me=me() changes/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <section class="card stack" aria-labelledby="create-user-heading">
+            <h2 id="create-user-heading">"Create a user"</h2>
+            <CreateUserForm users/>
+        </section>
+    }
+}
+
+#[component]
+fn ChangeOutcome(changes: Changes) -> impl IntoView {
+    move || {
+        changes.value().get().map(|result| match result {
+            Ok(done) => view! { <p class="notice ok" role="status">{done}</p> }.into_any(),
+            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+        })
+    }
+}
+
+#[component]
+fn UserTable(users: Vec<User>, me: Option<UserId>, changes: Changes) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table data-test="users">
+                <thead>
+                    <tr>
+                        <th>"Username"</th>
+                        <th>"Role"</th>
+                        <th>"Disabled"</th>
+                        <th>"Created"</th>
+                        <th>"Last sign-in"</th>
+                        <th><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {users.into_iter().map(|user| view! { <UserRow user me changes/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
