@@ -7,7 +7,8 @@ COPY . .
 # The cache mounts keep downloaded crates and compiled dependencies between builds.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release -p coordinator --locked \
+    ./scripts/build-dashboard.sh \
+    && cargo build --release -p coordinator --locked \
     && install -m 0755 target/release/coordinator /usr/local/bin/coordinator
 
 # --- run --------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ impl Transport for Guarded {
 pub struct Ctx {
     pub session: RwSignal<Option<Session>>,
     pub live: Live,
+    /// Set when the person signed out themselves: the next sign-in starts on the overview
+    /// rather than on the page they left, which may be someone else's next.
+    signed_out: StoredValue<bool>,
 }
 
 impl Ctx {
@@ -70,6 +73,7 @@ impl Ctx {
 
     pub fn sign_out(&self) {
         let api = self.api();
+        self.signed_out.set_value(true);
         self.live.stop();
         session::clear();
         self.session.set(None);
@@ -85,6 +89,7 @@ pub fn App() -> impl IntoView {
     let ctx = Ctx {
         session: RwSignal::new(None),
         live: Live::default(),
+        signed_out: StoredValue::new(false),
     };
     if let Some(saved) = session::load() {
         ctx.sign_in(saved);
@@ -130,6 +135,11 @@ fn Shell() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if ctx.session.with(Option::is_none) {
+            if ctx.signed_out.get_value() {
+                ctx.signed_out.set_value(false);
+                navigate("/login", Default::default());
+                return;
+            }
             let here = format!(
                 "{}{}",
                 location.pathname.get_untracked(),

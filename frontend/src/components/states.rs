@@ -8,13 +8,38 @@ pub fn Loading() -> impl IntoView {
     view! { <p class="muted" role="status">"Loading…"</p> }
 }
 
+/// The first words of an error notice: what kind of trouble it is, before the details.
+pub fn error_headline(status: u16) -> &'static str {
+    match status {
+        0 => "Cannot reach the coordinator. ",
+        403 => "Not allowed. ",
+        404 => "Not found. ",
+        400 | 409 | 410 | 413 | 422 => "Not accepted. ",
+        429 => "Too many attempts. ",
+        _ => "Something went wrong. ",
+    }
+}
+
 #[component]
 pub fn ErrorNotice(error: ApiError) -> impl IntoView {
     view! {
         <div class="notice error" role="alert">
-            <strong>{if error.status == 403 { "Not allowed. " } else { "Something went wrong. " }}</strong>
+            <strong>{error_headline(error.status)}</strong>
             {error.message}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_headline;
+
+    #[test]
+    fn refusals_read_differently_from_failures() {
+        assert_eq!(error_headline(422), "Not accepted. ");
+        assert_eq!(error_headline(403), "Not allowed. ");
+        assert_eq!(error_headline(0), "Cannot reach the coordinator. ");
+        assert_eq!(error_headline(500), "Something went wrong. ");
     }
 }
 

@@ -144,7 +144,7 @@ pub fn RulesSection() -> impl IntoView {
         let id = *id;
         let api = ctx.api();
         async move {
-            api.delete_alert_rule(&id.to_string()).await?;
+            api.delete_alert_rule(id).await?;
             confirming.set(None);
             changed.update(|n| *n += 1);
             Ok::<_, ApiError>(())
