@@ -1,0 +1,302 @@
+//! Every remediation proposal, newest first, filtered and paged; the filters live in the
+//! address so a filtered view can be linked and survives a reload.
+
+use crate::app::Ctx;
+use crate::components::{Badge, Empty, ErrorNotice, Loading, Time};
+use crate::pages::assessments::shared::{
+    PAGE_SIZE, Pager, Paging, Query, href_with, non_empty, offset_param, query_offset, query_text,
+};
+use coordinator_api::AssessmentId;
+use coordinator_api::events::Channel;
+use coordinator_api::remediations::{
+    Priority, Proposal, ProposalPage, ProposalQuery, ProposalStatus,
+};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+/// The filters and the page of the list, as read from and written to the address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProposalFilter {
+    pub status: Option<ProposalStatus>,
+    pub priority: Option<Priority>,
+    /// Set by the link from an assessment's page.
+    pub assessment_id: Option<AssessmentId>,
+    pub correlation_id: String,
+    pub offset: u64,
+}
+
+impl ProposalFilter {
+    /// Unknown values in a hand-edited address are ignored rather than refused.
+    pub fn from_query(query: &(impl Query + ?Sized)) -> Self {
+        Self {
+            status: query.value("status").and_then(|s| s.parse().ok()),
+            priority: query.value("priority").and_then(|s| s.parse().ok()),
+            assessment_id: query
+                .value("assessmentId")
+                .and_then(|s| s.trim().parse().ok()),
+            correlation_id: query_text(query, "correlationId"),
+            offset: query_offset(query),
+        }
+    }
+
+    pub fn href(&self) -> String {
+        href_with(
+            "/remediations",
+            &[
+                (
+                    "status",
+                    self.status.map(|s| s.to_string()).unwrap_or_default(),
+                ),
+                (
+                    "priority",
+                    self.priority.map(|p| p.to_string()).unwrap_or_default(),
+                ),
+                (
+                    "assessmentId",
+                    self.assessment_id
+                        .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                ),
+                ("correlationId", self.correlation_id.trim().to_owned()),
+                ("offset", offset_param(self.offset)),
+            ],
+        )
+    }
+
+    pub fn at(&self, offset: u64) -> Self {
+        Self {
+            offset,
+            ..self.clone()
+        }
+    }
+
+    pub fn is_filtered(&self) -> bool {
+        self.at(0) != Self::default()
+    }
+
+    pub fn request(&self) -> ProposalQuery {
+        ProposalQuery {
+            status: self.status,
+            priority: self.priority,
+            assessment_id: self.assessment_id,
+            correlation_id: non_empty(&self.correlation_id),
+            limit: Some(PAGE_SIZE),
+            offset: Some(self.offset),
+        }
+    }
+}
+
+#[component]
+pub fn RemediationsPage() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let live = ctx.live;
+    let query = use_query_map();
+    let filter = Memo::new(move |_| query.with(ProposalFilter::from_query));
+    // The form is rebuilt when the filters change (back button, a link), not when paging.
+    let form_filter = Memo::new(move |_| filter.with(|f| f.at(0)));
+    let page = LocalResource::new(move || {
+        live.revision(Channel::Remediations);
+        live.revision(Channel::Approvals);
+        live.revision(Channel::Executions);
+        let request = filter.with(ProposalFilter::request);
+        let api = ctx.api();
+        async move { api.proposals(&request).await }
+    });
+    view! {
+        <h1>"Remediations"</h1>
+        {move || view! { <ProposalFilterForm current=form_filter.get()/> }}
+        <Transition fallback=Loading>
+            {move || page.get().map(|result| match result {
+                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                Ok(page) => view! { <ProposalListing page filter=filter.get_untracked()/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProposalFilterForm(current: ProposalFilter) -> impl IntoView {
+    let navigate = use_navigate();
+    let filtered = current.is_filtered();
+    let status = RwSignal::new(current.status);
+    let priority = RwSignal::new(current.priority);
+    let correlation_id = RwSignal::new(current.correlation_id);
+    let assessment_id = current.assessment_id;
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let chosen = ProposalFilter {
+            status: status.get_untracked(),
+            priority: priority.get_untracked(),
+            assessment_id,
+            correlation_id: correlation_id.get_untracked(),
+            offset: 0,
+        };
+        navigate(&chosen.href(), Default::default());
+    };
+    let (chosen_status, chosen_priority) = (current.status, current.priority);
+    view! {
+        <form class="filters" on:submit=apply role="search" aria-label="Filter remediation proposals" data-test="filters">
+            <label>
+                "Status"
+                <select name="status" on:change=move |ev| status.set(event_target_value(&ev).parse().ok())>
+                    <option value="" selected=chosen_status.is_none()>"Any status"</option>
+                    {ProposalStatus::ALL.iter().map(|s| view! {
+                        <option value=s.as_str() selected=chosen_status == Some(*s)>{s.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Priority"
+                <select name="priority" on:change=move |ev| priority.set(event_target_value(&ev).parse().ok())>
+                    <option value="" selected=chosen_priority.is_none()>"Any priority"</option>
+                    {Priority::ALL.iter().map(|p| view! {
+                        <option value=p.as_str() selected=chosen_priority == Some(*p)>{p.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Correlation id"
+                <input type="text" name="correlationId"
+                    prop:value=move || correlation_id.get()
+                    on:input=move |ev| correlation_id.set(event_target_value(&ev))/>
+            </label>
+            {assessment_id.map(|id| view! {
+                <span class="filter-chip">
+                    {format!("Assessment #{id} only")}
+                </span>
+            })}
+            <button type="submit">"Apply filters"</button>
+            {filtered.then(|| view! { <a href="/remediations">"Clear filters"</a> })}
+        </form>
+    }
+}
+
+#[component]
+fn ProposalListing(page: ProposalPage, filter: ProposalFilter) -> impl IntoView {
+    let paging = Paging {
+        offset: filter.offset,
+        shown: page.proposals.len() as u64,
+        total: page.total,
+    };
+    if page.total == 0 {
+        let text = if filter.is_filtered() {
+            "No remediation proposal matches these filters."
+        } else {
+            "No remediation has been proposed yet."
+        };
+        return view! { <Empty text/> }.into_any();
+    }
+    let href = move |offset| filter.at(offset).href();
+    if page.proposals.is_empty() {
+        return view! {
+            <Empty text="This page is past the end of the list."/>
+            <Pager paging href/>
+        }
+        .into_any();
+    }
+    view! {
+        <ProposalTable proposals=page.proposals/>
+        <Pager paging href/>
+    }
+    .into_any()
+}
+
+#[component]
+fn ProposalTable(proposals: Vec<Proposal>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table data-test="proposals">
+                <thead>
+                    <tr>
+                        <th>"Proposal"</th>
+                        <th>"Priority"</th>
+                        <th>"Status"</th>
+                        <th>"Approvals"</th>
+                        <th>"Issues"</th>
+                        <th>"Proposed by"</th>
+                        <th>"Created"</th>
+                        <th>"Expires"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {proposals.into_iter().map(|p| view! { <ProposalRow proposal=p/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn ProposalRow(proposal: Proposal) -> impl IntoView {
+    let p = proposal;
+    // Past its deadline only matters while it still waits for approvers.
+    let expiry_matters = p.status == ProposalStatus::Pending;
+    view! {
+        <tr data-test="proposal-row">
+            <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
+            <td><Badge value=p.priority.to_string()/></td>
+            <td><Badge value=p.status.to_string()/></td>
+            <td>{format!("{} of {}", p.approvals_received, p.approvals_required)}</td>
+            <td>{if p.issues.is_empty() {
+                view! { <span class="muted">"none given"</span> }.into_any()
+            } else {
+                view! { <span>{p.issues.join(", ")}</span> }.into_any()
+            }}</td>
+            <td>{p.proposed_by}</td>
+            <td><Time at=p.created_at/></td>
+            <td class:muted=!expiry_matters><Time at=p.expires_at/></td>
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_round_trip_through_the_address() {
+        let filter = ProposalFilter {
+            status: Some(ProposalStatus::Pending),
+            priority: Some(Priority::Critical),
+            assessment_id: Some(AssessmentId(9)),
+            correlation_id: "c 1".to_owned(),
+            offset: 50,
+        };
+        let href = filter.href();
+        assert_eq!(
+            href,
+            "/remediations?status=pending&priority=critical&assessmentId=9&correlationId=c+1&offset=50"
+        );
+        let (_, encoded) = href.split_once('?').unwrap();
+        let parsed: Vec<(String, String)> = serde_urlencoded::from_str(encoded).unwrap();
+        assert_eq!(ProposalFilter::from_query(parsed.as_slice()), filter);
+    }
+
+    #[test]
+    fn odd_values_are_ignored_and_empty_filters_left_out() {
+        let filter = ProposalFilter::from_query(&[
+            ("status", "maybe"),
+            ("priority", "high"),
+            ("assessmentId", "x"),
+            ("offset", "25"),
+        ]);
+        assert_eq!(
+            filter,
+            ProposalFilter {
+                priority: Some(Priority::High),
+                offset: 25,
+                ..Default::default()
+            }
+        );
+        let request = filter.request();
+        assert_eq!(request.status, None);
+        assert_eq!(request.priority, Some(Priority::High));
+        assert_eq!(request.correlation_id, None);
+        assert_eq!(request.limit, Some(PAGE_SIZE));
+        assert_eq!(request.offset, Some(25));
+        assert_eq!(ProposalFilter::default().href(), "/remediations");
+        assert!(filter.is_filtered());
+        assert!(!ProposalFilter::default().at(25).is_filtered());
+    }
+}
