@@ -35,7 +35,9 @@ cargo build -p coordinator-dashboard --target wasm32-unknown-unknown --profile d
 out=frontend/dist
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
+# Names and producer notes are for debugging; without them the download is half as big.
 wasm-bindgen --target web --no-typescript --out-name dashboard --out-dir "$staging" \
+    --remove-name-section --remove-producers-section \
     "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/dashboard/coordinator-dashboard.wasm"
 cp frontend/index.html frontend/boot.js frontend/style.css "$staging/"
 # Replace the folder in one step, so the coordinator's build never embeds half a dashboard.

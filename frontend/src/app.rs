@@ -140,11 +140,13 @@ fn Shell() -> impl IntoView {
                 navigate("/login", Default::default());
                 return;
             }
-            let here = format!(
-                "{}{}",
-                location.pathname.get_untracked(),
-                location.search.get_untracked()
-            );
+            let search = location.search.get_untracked();
+            let path = location.pathname.get_untracked();
+            let here = if search.is_empty() {
+                path
+            } else {
+                format!("{path}?{}", search.trim_start_matches('?'))
+            };
             let next = js_sys::encode_uri_component(&here);
             navigate(&format!("/login?next={next}"), Default::default());
         }

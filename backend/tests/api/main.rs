@@ -10,7 +10,7 @@ mod audit_log;
 mod auth;
 mod authz_matrix;
 mod bad_input;
-
+mod browser;
 mod contract;
 mod dashboard_client;
 mod events;

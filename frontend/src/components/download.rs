@@ -22,6 +22,11 @@ pub fn save_download(filename: &str, download: &Download) -> Result<(), String> 
     anchor.set_href(&url);
     anchor.set_download(filename);
     anchor.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
+    // The browser reads the file after the click returns; revoking at once can leave the
+    // download unfinished, so the address is released a minute later.
+    gloo_timers::callback::Timeout::new(60_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    })
+    .forget();
     Ok(())
 }

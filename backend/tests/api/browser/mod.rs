@@ -1,0 +1,411 @@
+//! The dashboard in a real browser (headless Chromium through chromedriver) against the real
+//! server: the approval story from sign-in to an audited, exported change.
+//!
+//! Screenshots of every page and the measured time to first render of the overview are kept
+//! in `target/browser-artifacts/`.
+
+mod webdriver;
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::path::PathBuf;
+use webdriver::{Browser, Driver};
+
+fn artifacts() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Chromium does not finish a download into a folder named with `..` in it.
+    dir.canonicalize().unwrap()
+}
+
+/// A browser window on the dashboard of `app`, and the place its screenshots go.
+struct Dashboard<'a> {
+    app: &'a TestApp,
+    browser: Browser,
+}
+
+impl<'a> Dashboard<'a> {
+    /// `name` keeps this test's downloads apart from those of tests running beside it.
+    async fn open(app: &'a TestApp, driver: &Driver, name: &str, width: u32, height: u32) -> Self {
+        let downloads = artifacts().join("downloads").join(name);
+        let _ = std::fs::remove_dir_all(&downloads);
+        let browser = Browser::open(driver, downloads, width, height).await;
+        Self { app, browser }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app.address)
+    }
+
+    /// Opens `path`; without a session the dashboard asks to sign in first and then returns
+    /// to `path`.
+    async fn sign_in_at(&self, path: &str, username: &str, password: &str) {
+        self.browser.goto(&self.url(path)).await;
+        self.browser.type_into("#username", username).await;
+        self.browser.type_into("#password", password).await;
+        self.browser
+            .click_on("form[data-test=login] button[type=submit]")
+            .await;
+        let wanted = self.url(path);
+        self.browser
+            .wait_for(&format!("the return to {path}"), async || {
+                self.browser.current_url().await == wanted
+            })
+            .await;
+        self.browser.find("[data-test=connection]").await;
+    }
+
+    async fn sign_out(&self) {
+        self.browser.click_on("header button.link").await;
+        self.browser.find("form[data-test=login]").await;
+    }
+
+    async fn screenshot(&self, name: &str) {
+        self.browser
+            .screenshot(&artifacts().join(format!("{name}.png")))
+            .await;
+    }
+
+    async fn assert_no_console_errors(&self, when: &str) {
+        let errors = self.browser.console_errors().await;
+        assert!(errors.is_empty(), "console errors {when}: {errors:#?}");
+    }
+
+    async fn decide(&self, reason: &str, button: &str) {
+        self.browser.type_into("#decision-reason", reason).await;
+        self.browser
+            .click_on(&format!("[data-test=decision] [data-test={button}]"))
+            .await;
+    }
+
+    async fn progress(&self) -> Option<String> {
+        let bar = self
+            .browser
+            .all("[data-test=progress]")
+            .await
+            .into_iter()
+            .next()?;
+        self.browser.attribute(&bar, "aria-valuenow").await
+    }
+}
+
+/// Two installs, so an installer's reports move the progress bar through a middle value.
+fn two_installs(assessment: i64) -> serde_json::Value {
+    propose_body(
+        assessment,
+        "high",
+        json!([
+            install_action("action-1", "postgres"),
+            install_action("action-2", "postgres-replica")
+        ]),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_approval_story_in_a_real_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let compliance = app.server("compliance", "compliance-server").await;
+    let installer = app.server("installer", "generic-mcp-installer").await;
+    let (_, requester) = app.user("requester", "user").await;
+    app.user("approver-one", "approver").await;
+    app.user("approver-two", "approver").await;
+    app.user("auditor", "viewer").await;
+    app.user("viewer", "viewer").await;
+    let assessment = app
+        .completed_assessment(&requester, &compliance, "browser-story", &["postgres"])
+        .await;
+    let correlation = app.assessment(assessment).await["correlationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let driver = Driver::start().await;
+    let page = Dashboard::open(&app, &driver, "story", 1280, 900).await;
+
+    // An approver signs in and lands on the overview; then a fresh load of it is timed.
+    page.sign_in_at("/", "approver-one", PASSWORD).await;
+    page.browser.goto(&page.url("/")).await;
+    page.browser.find("[data-test=needs-decision] table").await;
+    let first_render = page
+        .browser
+        .script(
+            "const m = performance.getEntriesByName('overview-ready')[0]; return m ? m.startTime : null;",
+            json!([]),
+        )
+        .await;
+    let first_render = first_render
+        .as_f64()
+        .expect("the overview marks its first render");
+    std::fs::create_dir_all(artifacts()).unwrap();
+    std::fs::write(
+        artifacts().join("overview-first-render-ms.txt"),
+        format!("{first_render:.0}\n"),
+    )
+    .unwrap();
+    println!("time to first render of the overview: {first_render:.0} ms");
+    page.screenshot("overview").await;
+    page.assert_no_console_errors("on the overview").await;
+
+    // ... reviews the assessment waiting for it.
+    page.browser.goto(&page.url("/assessments")).await;
+    page.browser.find("table a[href='/assessments/1']").await;
+    page.screenshot("assessments").await;
+    page.browser
+        .goto(&page.url(&format!("/assessments/{assessment}")))
+        .await;
+    page.browser.find("[data-test=decision]").await;
+    page.screenshot("assessment-detail").await;
+    page.decide("Findings match what we see on the machine", "approve")
+        .await;
+    page.browser
+        .wait_for("the review to be recorded", async || {
+            app.assessment(assessment).await["status"] == "approved"
+        })
+        .await;
+    page.browser
+        .wait_for("the review form to go away", async || {
+            page.browser.all("[data-test=decision]").await.is_empty()
+        })
+        .await;
+
+    // A high-priority proposal needs two approvers.
+    let reply = app.propose(&compliance, two_installs(assessment)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let proposal = reply.body["proposalId"].as_i64().unwrap();
+    let detail = format!("/remediations/{proposal}");
+    page.browser.goto(&page.url("/remediations")).await;
+    page.browser
+        .find(&format!("table a[href='{detail}']"))
+        .await;
+    page.screenshot("remediations").await;
+    page.browser.goto(&page.url(&detail)).await;
+    page.browser
+        .wait_for_text("[data-test=approvals-count]", "0 of 2")
+        .await;
+    page.decide("Both installs are pinned and reviewed", "approve")
+        .await;
+    page.browser
+        .wait_for_text("[data-test=approvals-count]", "1 of 2")
+        .await;
+    page.assert_no_console_errors("after the first approval")
+        .await;
+    page.sign_out().await;
+
+    page.sign_in_at(&detail, "approver-two", PASSWORD).await;
+    page.decide("Second pair of eyes: fine", "approve").await;
+    page.browser
+        .wait_for_text("[data-test=proposal-status]", "approved")
+        .await;
+    page.browser
+        .wait_for_text("[data-test=approvals-count]", "2 of 2")
+        .await;
+
+    // The second approver starts the execution; the installer's reports move the bar live.
+    page.browser.click_on("[data-test=execute]").await;
+    page.browser
+        .wait_for_text("[data-test=execution-status]", "queued")
+        .await;
+    let execution = app.proposal(proposal).await["executionId"]
+        .as_i64()
+        .unwrap();
+    let task = app.claim_execution(&installer, execution).await;
+    let digest = TestApp::recompute_digest(&task);
+    let reported = app
+        .progress(&installer, execution, "action-1", "succeeded", &digest)
+        .await;
+    assert_eq!(reported.status, StatusCode::OK, "{}", reported.text);
+    page.browser
+        .wait_for("the bar at 50%", async || {
+            page.progress().await.as_deref() == Some("50")
+        })
+        .await;
+    page.screenshot("remediation-running").await;
+    let reported = app
+        .progress(&installer, execution, "action-2", "succeeded", &digest)
+        .await;
+    assert_eq!(reported.status, StatusCode::OK, "{}", reported.text);
+    page.browser
+        .wait_for("the bar at 100%", async || {
+            page.progress().await.as_deref() == Some("100")
+        })
+        .await;
+    page.browser
+        .wait_for_text("[data-test=action-row][data-action=action-2]", "succeeded")
+        .await;
+    page.screenshot("remediation-detail").await;
+    page.assert_no_console_errors("while the execution ran")
+        .await;
+    page.sign_out().await;
+
+    // An auditor follows the whole change by its correlation id and exports it.
+    page.sign_in_at("/audit", "auditor", PASSWORD).await;
+    page.browser
+        .type_into("#filter-correlation", &correlation)
+        .await;
+    page.browser.click_on("[data-test=apply-filters]").await;
+    page.browser
+        .wait_for("only rows of the change", async || {
+            let url = page.browser.current_url().await;
+            let rows = page.browser.all("[data-test=audit-row]").await;
+            url.contains(&correlation) && rows.len() >= 5
+        })
+        .await;
+    page.screenshot("audit").await;
+    page.browser.click_on("[data-test=export-csv]").await;
+    let csv = page.browser.downloaded("audit-log.csv").await;
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(header.contains("correlation"), "{header}");
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() >= 5, "{csv}");
+    assert!(rows.iter().all(|row| row.contains(&correlation)), "{csv}");
+    assert!(csv.contains("remediation_approved"), "{csv}");
+    page.browser.click_on("[data-test=verify]").await;
+    page.browser
+        .wait_for_text("[data-test=verify-result]", "Verified")
+        .await;
+    page.assert_no_console_errors("on the audit page").await;
+    page.sign_out().await;
+
+    // A viewer reads a pending proposal and is offered no decision.
+    let reply = app.propose(&compliance, two_installs(assessment)).await;
+    let pending = reply.body["proposalId"].as_i64().unwrap();
+    page.sign_in_at(&format!("/remediations/{pending}"), "viewer", PASSWORD)
+        .await;
+    page.browser
+        .wait_for_text("[data-test=proposal-status]", "pending")
+        .await;
+    assert!(page.browser.all("[data-test=approve]").await.is_empty());
+    assert!(page.browser.all("[data-test=execute]").await.is_empty());
+    page.screenshot("remediation-as-viewer").await;
+    page.sign_out().await;
+
+    // The remaining pages, as an admin.
+    page.sign_in_at("/system", "admin", ADMIN_PASSWORD).await;
+    page.browser.find(".chart svg").await;
+    page.screenshot("system").await;
+    page.browser.goto(&page.url("/servers")).await;
+    page.browser
+        .wait_for_text("[data-test=servers]", "generic-mcp-installer")
+        .await;
+    page.screenshot("servers").await;
+    page.browser.goto(&page.url("/users")).await;
+    page.browser
+        .wait_for_text("[data-test=users]", "auditor")
+        .await;
+    page.screenshot("users").await;
+    page.assert_no_console_errors("on the admin pages").await;
+
+    page.browser.close().await;
+    app.teardown().await;
+}
+
+/// The dashboard on a phone-sized screen: the overview and a proposal stay usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_on_a_phone() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let world = World::new(&app).await;
+    let proposal = world.propose(&app, "critical").await;
+    let driver = Driver::start().await;
+    let page = Dashboard::open(&app, &driver, "phone", 390, 844).await;
+    page.sign_in_at(
+        &format!("/remediations/{proposal}"),
+        "approver-one",
+        PASSWORD,
+    )
+    .await;
+    page.browser.find("[data-test=decision]").await;
+    let overflow = page
+        .browser
+        .script(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            json!([]),
+        )
+        .await;
+    assert!(
+        overflow.as_f64().unwrap() <= 1.0,
+        "the page scrolls sideways by {overflow} px"
+    );
+    page.screenshot("phone-remediation").await;
+    page.browser.goto(&page.url("/")).await;
+    page.browser.find("[data-test=needs-decision] table").await;
+    page.screenshot("phone-overview").await;
+    page.assert_no_console_errors("on a phone").await;
+    page.browser.close().await;
+    app.teardown().await;
+}
+
+/// A session that ends under the reader's feet (here: an admin resets their password, which
+/// revokes their tokens) returns them to sign in, and then to the page they were on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_session_returns_to_the_page_it_left() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (auditor, _) = app.user("auditor", "viewer").await;
+    let driver = Driver::start().await;
+    let page = Dashboard::open(&app, &driver, "session", 1280, 900).await;
+    let path = "/audit?actor=admin";
+    page.sign_in_at(path, "auditor", PASSWORD).await;
+    page.browser.find("[data-test=audit-row]").await;
+
+    let admin = app.admin().await;
+    let reset = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/users/{auditor}"),
+            &admin,
+            Some(json!({ "password": "a-brand-new-password" })),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text);
+
+    page.browser.find("form[data-test=login]").await;
+    let login_url = page.browser.current_url().await;
+    assert!(
+        login_url.contains("next=%2Faudit%3Factor%3Dadmin"),
+        "{login_url}"
+    );
+    page.browser.type_into("#username", "auditor").await;
+    page.browser
+        .type_into("#password", "a-brand-new-password")
+        .await;
+    page.browser
+        .click_on("form[data-test=login] button[type=submit]")
+        .await;
+    let wanted = page.url(path);
+    page.browser
+        .wait_for("the return to the audit page", async || {
+            page.browser.current_url().await == wanted
+        })
+        .await;
+    page.browser.find("#filter-actor").await;
+    page.browser
+        .wait_for("the filter to be restored", async || {
+            page.browser
+                .script(
+                    "return document.getElementById('filter-actor').value;",
+                    json!([]),
+                )
+                .await
+                == "admin"
+        })
+        .await;
+    // The only errors allowed: the browser's own note of the requests the revoked token
+    // was refused on, which is how the dashboard learnt that the session had ended.
+    let errors: Vec<String> = page
+        .browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("status of 401"))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "console errors after the session ended: {errors:#?}"
+    );
+    page.browser.close().await;
+    app.teardown().await;
+}
