@@ -15,13 +15,20 @@ use leptos_router::path;
 #[derive(Clone)]
 pub struct Guarded {
     session: RwSignal<Option<Session>>,
+    live: Live,
 }
 
 impl Transport for Guarded {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
-        let had_token = request.bearer.is_some();
+        let token = request.bearer.clone();
         let response = Browser.send(request).await?;
-        if had_token && response.status == 401 {
+        // Only the current session can end this way: a slow answer to a request of an earlier
+        // session must not sign out the person who has signed in since.
+        let current = self
+            .session
+            .with_untracked(|s| s.as_ref().map(|s| s.token.clone()));
+        if response.status == 401 && token.is_some() && token == current {
+            self.live.stop();
             session::clear();
             self.session.set(None);
         }
@@ -49,6 +56,7 @@ impl Ctx {
         Api::new(
             Guarded {
                 session: self.session,
+                live: self.live,
             },
             token,
         )
@@ -62,10 +70,10 @@ impl Ctx {
 
     pub fn sign_in(&self, session: Session) {
         session::save(&session);
-        let token = session.token.clone();
+        let (token, expires_at) = (session.token.clone(), session.expires_at);
         self.session.set(Some(session));
         let signals = *self;
-        self.live.start(token, move || {
+        self.live.start(token, expires_at, move || {
             session::clear();
             signals.session.set(None);
         });

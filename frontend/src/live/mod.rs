@@ -44,7 +44,8 @@ impl Connection {
 #[derive(Clone, Copy)]
 pub struct Live {
     pub connection: RwSignal<Connection>,
-    revisions: RwSignal<[u64; CHANNELS.len()]>,
+    /// One counter per channel, so an event reloads only the views that show its channel.
+    revisions: [RwSignal<u64>; CHANNELS.len()],
     pub sample: RwSignal<Option<(DateTime<Utc>, SystemMetrics)>>,
     pub feed: RwSignal<VecDeque<Activity>>,
     /// Bumped on every sign-in, so a connection of an earlier session stops.
@@ -52,14 +53,23 @@ pub struct Live {
 }
 
 fn index(channel: Channel) -> usize {
-    CHANNELS.iter().position(|c| *c == channel).unwrap_or(0)
+    match channel {
+        Channel::Assessments => 0,
+        Channel::Remediations => 1,
+        Channel::Approvals => 2,
+        Channel::Executions => 3,
+        Channel::Servers => 4,
+        Channel::Audit => 5,
+        Channel::Metrics => 6,
+        Channel::Alerts => 7,
+    }
 }
 
 impl Default for Live {
     fn default() -> Self {
         Self {
             connection: RwSignal::new(Connection::Off),
-            revisions: RwSignal::new([0; CHANNELS.len()]),
+            revisions: std::array::from_fn(|_| RwSignal::new(0)),
             sample: RwSignal::new(None),
             feed: RwSignal::new(VecDeque::new()),
             generation: StoredValue::new(0),
@@ -70,15 +80,13 @@ impl Default for Live {
 impl Live {
     /// Read inside a reactive closure to reload whenever `channel` changes.
     pub fn revision(&self, channel: Channel) -> u64 {
-        self.revisions.with(|r| r[index(channel)])
+        self.revisions[index(channel)].get()
     }
 
     fn bump(&self, channels: &[Channel]) {
-        self.revisions.update(|r| {
-            for channel in channels {
-                r[index(*channel)] += 1;
-            }
-        });
+        for channel in channels {
+            self.revisions[index(*channel)].update(|r| *r += 1);
+        }
     }
 
     fn apply(&self, effect: Effect) {
@@ -97,32 +105,40 @@ impl Live {
         }
     }
 
+    /// Ends the connection and forgets what it showed, so the next person signing in on
+    /// this tab sees nothing of the previous one's feed.
     pub fn stop(&self) {
         self.generation.update_value(|g| *g += 1);
         self.connection.set(Connection::Off);
+        self.feed.set(VecDeque::new());
+        self.sample.set(None);
     }
 
     /// Follows events for the holder of `token` until `stop` or the token stops working;
-    /// `on_session_ended` is told when the coordinator says the token is no longer valid.
-    pub fn start(&self, token: String, on_session_ended: impl Fn() + 'static) {
+    /// `on_session_ended` is told when the coordinator says the token is no longer valid, or
+    /// when it expires while the connection is down (a refused handshake says nothing).
+    pub fn start(
+        &self,
+        token: String,
+        expires_at: DateTime<Utc>,
+        on_session_ended: impl Fn() + 'static,
+    ) {
         self.generation.update_value(|g| *g += 1);
         let mine = self.generation.get_value();
         let live = *self;
         leptos::task::spawn_local(async move {
             let mut tracker = Tracker::default();
-            let mut first = true;
             while live.generation.get_value() == mine {
                 live.connection.set(Connection::Connecting);
-                let ended = live.follow(&mut tracker, &token, mine, first).await;
+                let ended = live.follow(&mut tracker, &token, mine).await;
                 if live.generation.get_value() != mine {
                     return;
                 }
-                if ended {
+                if ended || Utc::now() >= expires_at {
                     live.connection.set(Connection::Off);
                     on_session_ended();
                     return;
                 }
-                first = false;
                 let delay = tracker.next_delay_ms();
                 live.connection
                     .set(Connection::Reconnecting(delay.div_ceil(1000)));
@@ -132,7 +148,7 @@ impl Live {
     }
 
     /// One connection, until it closes. True when the session has ended.
-    async fn follow(&self, tracker: &mut Tracker, token: &str, mine: u64, first: bool) -> bool {
+    async fn follow(&self, tracker: &mut Tracker, token: &str, mine: u64) -> bool {
         let Some(origin) = ws_origin() else {
             return false;
         };
@@ -159,10 +175,9 @@ impl Live {
                 Effect::Subscribed => {
                     tracker.connected();
                     self.connection.set(Connection::Live);
-                    if !first {
-                        // Whatever changed while offline: every view reloads once.
-                        self.bump(&CHANNELS);
-                    }
+                    // Whatever changed before the subscription took hold (while offline, or
+                    // between a view's first load and this moment): every view reloads once.
+                    self.bump(&CHANNELS);
                 }
                 Effect::Resync => break,
                 Effect::SessionEnded => return true,

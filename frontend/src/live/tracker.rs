@@ -49,6 +49,8 @@ const MAX_DELAY_MS: u32 = 15_000;
 pub struct Tracker {
     /// The id of the newest event received: a reconnect asks for everything after it.
     last_id: Option<i64>,
+    /// The newest row put in the activity feed.
+    last_feed_id: Option<i64>,
     failures: u32,
 }
 
@@ -98,10 +100,15 @@ impl Tracker {
                 data,
                 ..
             } => {
-                // One row comes once per subscribed channel; count it once.
-                let first = self.last_id.is_none_or(|last| id > last);
                 self.last_id = Some(self.last_id.map_or(id, |last| last.max(id)));
-                let activity = (first && channel != Channel::Audit).then_some(Activity {
+                // One row comes once per subscribed channel, `audit` included and in any
+                // order: the feed takes it from its own channel, once.
+                let new_in_feed =
+                    channel != Channel::Audit && self.last_feed_id.is_none_or(|last| id > last);
+                if new_in_feed {
+                    self.last_feed_id = Some(id);
+                }
+                let activity = new_in_feed.then_some(Activity {
                     id,
                     channel,
                     event,
@@ -148,9 +155,15 @@ mod tests {
             tracker.on_message(&event(7, "audit")),
             Effect::Changed(vec![Channel::Audit], None)
         );
+        // A row whose `audit` copy comes first still reaches the feed from its own channel.
+        tracker.on_message(&event(9, "audit"));
+        assert!(matches!(
+            tracker.on_message(&event(9, "alerts")),
+            Effect::Changed(_, Some(ref a)) if a.id == 9
+        ));
         tracker.on_message(&event(5, "audit"));
-        assert_eq!(tracker.last_id(), Some(7));
-        assert_eq!(tracker.url("wss://h"), "wss://h/api/v1/ws?since=7");
+        assert_eq!(tracker.last_id(), Some(9));
+        assert_eq!(tracker.url("wss://h"), "wss://h/api/v1/ws?since=9");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use crate::app::Ctx;
 use crate::components::{Badge, Empty, ErrorNotice, Loading, ProgressBar, Time};
 use crate::format;
 use chrono::Utc;
+use coordinator_api::ExecutionId;
 use coordinator_api::alerts::AlertQuery;
 use coordinator_api::assessments::{Assessment, AssessmentQuery, AssessmentStatus};
 use coordinator_api::events::Channel;
@@ -33,11 +34,10 @@ pub fn review_order(mut assessments: Vec<Assessment>) -> Vec<Assessment> {
     assessments
 }
 
+/// Released and not finished. A `pending` execution is one a quorum approved but nobody has
+/// released yet: it waits for a person, not for an installer.
 fn is_running(status: ExecutionStatus) -> bool {
-    matches!(
-        status,
-        ExecutionStatus::Pending | ExecutionStatus::Queued | ExecutionStatus::Running
-    )
+    matches!(status, ExecutionStatus::Queued | ExecutionStatus::Running)
 }
 
 #[component]
@@ -55,7 +55,7 @@ pub fn OverviewPage() -> impl IntoView {
             };
             api.assessments(&filter)
                 .await
-                .map(|page| review_order(page.assessments))
+                .map(|page| (review_order(page.assessments), page.total))
         }
     });
     let approvals = LocalResource::new(move || {
@@ -70,7 +70,7 @@ pub fn OverviewPage() -> impl IntoView {
             };
             api.proposals(&filter)
                 .await
-                .map(|page| decision_order(page.proposals))
+                .map(|page| (decision_order(page.proposals), page.total))
         }
     });
     let running = LocalResource::new(move || {
@@ -83,13 +83,20 @@ pub fn OverviewPage() -> impl IntoView {
                 ..Default::default()
             };
             let page = api.proposals(&filter).await?;
+            let released: Vec<(Proposal, ExecutionId)> = page
+                .proposals
+                .into_iter()
+                .filter_map(|p| p.execution_id.map(|id| (p, id)))
+                .collect();
+            // One request per execution, all at once rather than one after another.
+            let executions =
+                futures_util::future::join_all(released.iter().map(|(_, id)| api.execution(*id)))
+                    .await;
             let mut running = Vec::new();
-            for proposal in page.proposals {
-                if let Some(id) = proposal.execution_id {
-                    let execution = api.execution(id).await?.execution;
-                    if is_running(execution.status) {
-                        running.push((proposal, execution));
-                    }
+            for ((proposal, _), execution) in released.into_iter().zip(executions) {
+                let execution = execution?.execution;
+                if is_running(execution.status) {
+                    running.push((proposal, execution));
                 }
             }
             Ok::<_, crate::api::ApiError>(running)
@@ -133,16 +140,22 @@ pub fn OverviewPage() -> impl IntoView {
                 <Transition fallback=Loading>
                     {move || approvals.get().map(|result| match result {
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <Empty text="No proposal is waiting for approval."/> }.into_any(),
-                        Ok(list) => view! { <ProposalQueue proposals=list/> }.into_any(),
+                        Ok((list, _)) if list.is_empty() => view! { <Empty text="No proposal is waiting for approval."/> }.into_any(),
+                        Ok((list, total)) => view! {
+                            <ProposalQueue proposals=list.clone()/>
+                            <MoreWaiting shown=list.len() total href="/remediations?status=pending"/>
+                        }.into_any(),
                     })}
                 </Transition>
                 <h3>"Assessments to review"</h3>
                 <Transition fallback=Loading>
                     {move || reviews.get().map(|result| match result {
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <Empty text="No assessment is waiting for review."/> }.into_any(),
-                        Ok(list) => view! { <ReviewQueue assessments=list/> }.into_any(),
+                        Ok((list, _)) if list.is_empty() => view! { <Empty text="No assessment is waiting for review."/> }.into_any(),
+                        Ok((list, total)) => view! {
+                            <ReviewQueue assessments=list.clone()/>
+                            <MoreWaiting shown=list.len() total href="/assessments?status=completed"/>
+                        }.into_any(),
                     })}
                 </Transition>
             </section>
@@ -221,6 +234,19 @@ pub fn OverviewPage() -> impl IntoView {
             </section>
         </div>
     }
+}
+
+/// The queues show the newest hundred; when more wait, the reader is told and sent on.
+#[component]
+fn MoreWaiting(shown: usize, total: u64, href: &'static str) -> impl IntoView {
+    (total > shown as u64).then(|| {
+        view! {
+            <p class="muted">
+                {format!("Showing {shown} of {total} waiting. ")}
+                <A href=href>"See them all"</A>
+            </p>
+        }
+    })
 }
 
 #[component]
@@ -308,6 +334,7 @@ mod tests {
             ]
         );
         assert!(is_running(ExecutionStatus::Queued));
+        assert!(!is_running(ExecutionStatus::Pending));
         assert!(!is_running(ExecutionStatus::Succeeded));
     }
 }

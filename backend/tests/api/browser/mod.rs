@@ -204,7 +204,51 @@ async fn the_approval_story_in_a_real_browser() {
         .wait_for_text("[data-test=approvals-count]", "2 of 2")
         .await;
 
-    // The second approver starts the execution; the installer's reports move the bar live.
+    // A dry run first: the installer reports what it would change, and the page shows it.
+    page.browser.click_on("[data-test=dry-run]").await;
+    page.browser.click_on("[data-test=execute]").await;
+    page.browser
+        .wait_for_text("[data-test=execution-kind]", "Dry run")
+        .await;
+    let dry_run: i64 = page
+        .browser
+        .current_url()
+        .await
+        .rsplit_once("run=")
+        .and_then(|(_, id)| id.parse().ok())
+        .expect("the address names the dry run");
+    let task = app.claim_execution(&installer, dry_run).await;
+    let digest = TestApp::recompute_digest(&task);
+    let finished = app
+        .complete(
+            &installer,
+            dry_run,
+            json!({
+                "outcome": "succeeded",
+                "payloadDigest": digest,
+                "report": { "dryRun": true, "diffs": {
+                    "claude_desktop_config.json": "--- a\n+++ b\n+    \"postgres\": {}\n"
+                }}
+            }),
+        )
+        .await;
+    assert_eq!(finished.status, StatusCode::OK, "{}", finished.text);
+    page.browser
+        .wait_for_text("[data-test=diff]", "claude_desktop_config.json")
+        .await;
+    page.screenshot("remediation-dry-run").await;
+
+    // The second approver starts the real execution; the installer's reports move the bar
+    // live. The release form comes back with its defaults: no dry run.
+    page.browser.find("[data-test=execute]").await;
+    let dry = page
+        .browser
+        .script(
+            "return document.querySelector('[data-test=dry-run]').checked;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(dry, json!(false));
     page.browser.click_on("[data-test=execute]").await;
     page.browser
         .wait_for_text("[data-test=execution-status]", "queued")

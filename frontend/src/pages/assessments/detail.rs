@@ -80,8 +80,21 @@ fn AssessmentDetail(id: AssessmentId) -> impl IntoView {
     let status = Memo::new(move |_| {
         assessment.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).map(|a| a.status))
     });
+    // Nobody reviews what they asked for themselves; the coordinator would refuse it.
+    let requested_by_me = Memo::new(move |_| {
+        let me = ctx
+            .session
+            .with(|s| s.as_ref().map(|s| s.user.username.clone()));
+        assessment.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .is_some_and(|a| Some(&a.requested_by) == me.as_ref())
+        })
+    });
     let reviewable = Memo::new(move |_| {
-        status.get() == Some(AssessmentStatus::Completed) && ctx.can(Permission::ReviewAssessment)
+        status.get() == Some(AssessmentStatus::Completed)
+            && ctx.can(Permission::ReviewAssessment)
+            && !requested_by_me.get()
     });
     view! {
         <div class="page-stack">

@@ -15,6 +15,8 @@ pub enum DecideState {
     Closed,
     /// Each approver decides once; this is theirs.
     AlreadyDecided(ApprovalRecord),
+    /// Nobody approves their own proposal; the coordinator would refuse it.
+    OwnProposal,
     Open,
 }
 
@@ -24,6 +26,9 @@ pub fn decide_state(proposal: &Proposal, me: Option<&str>, may_approve: bool) ->
     }
     if proposal.status != ProposalStatus::Pending {
         return DecideState::Closed;
+    }
+    if me == Some(proposal.proposed_by.as_str()) {
+        return DecideState::OwnProposal;
     }
     match proposal
         .approvals
@@ -89,6 +94,13 @@ pub fn DecideSection(
                     "You decided "<Badge value=mine.decision.to_string()/>" on "<Time at=mine.decided_at/>
                     ". Each approver decides once; the proposal waits for the others."
                 </p>
+            </section>
+        }
+        .into_any(),
+        DecideState::OwnProposal => view! {
+            <section class="card" aria-labelledby="decide-heading" data-test="decide">
+                <h2 id="decide-heading">"Decide"</h2>
+                <p>"You proposed this remediation; other approvers decide on it."</p>
             </section>
         }
         .into_any(),
@@ -205,6 +217,10 @@ mod tests {
             DecideState::NotAllowed
         );
         assert_eq!(decide_state(&waiting, Some("bob"), true), DecideState::Open);
+        assert_eq!(
+            decide_state(&waiting, Some("carol"), true),
+            DecideState::OwnProposal
+        );
         assert!(matches!(
             decide_state(&waiting, Some("alice"), true),
             DecideState::AlreadyDecided(record) if record.approver == "alice"

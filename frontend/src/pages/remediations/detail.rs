@@ -14,10 +14,11 @@ use chrono::Utc;
 use coordinator_api::approvals::{ApprovalRecord, Decision};
 use coordinator_api::events::Channel;
 use coordinator_api::remediations::{MaskedAction, MaskedValue, Proposal, ProposalStatus, Risk};
-use coordinator_api::{Permission, ProposalId};
+use coordinator_api::{ExecutionId, Permission, ProposalId};
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use std::collections::BTreeMap;
 
 /// Where the proposal stands, in one sentence beside its status.
@@ -106,9 +107,17 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
     let loaded =
         Memo::new(move |_| proposal.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
     let execution_id = Memo::new(move |_| loaded.with(|p| p.as_ref().and_then(|p| p.execution_id)));
+    // The proposal names its real run only; a dry run is followed by its own id, kept in the
+    // address (`?run=`) so a reload or a shared link shows the same run and its diff.
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let chosen_run = RwSignal::new(
+        query.with_untracked(|q| q.get("run").and_then(|run| run.parse::<ExecutionId>().ok())),
+    );
+    let shown_run = Memo::new(move |_| chosen_run.get().or(execution_id.get()));
     let execution = LocalResource::new(move || {
         live.revision(Channel::Executions);
-        let latest = execution_id.get();
+        let latest = shown_run.get();
         let api = ctx.api();
         async move {
             match latest {
@@ -143,6 +152,7 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
     let execute = Action::new_local(move |options: &ExecuteOptions| {
         let options = *options;
         let api = ctx.api();
+        let navigate = navigate.clone();
         async move {
             let answer = api
                 .execute(
@@ -152,8 +162,16 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
                     options.parallel,
                 )
                 .await?;
+            chosen_run.set(Some(answer.execution_id));
+            navigate(
+                &format!("/remediations/{id}?run={}", answer.execution_id),
+                NavigateOptions {
+                    replace: true,
+                    scroll: false,
+                    ..Default::default()
+                },
+            );
             proposal.refetch();
-            execution.refetch();
             Ok::<_, ApiError>(execute_confirmation(&answer))
         }
     });
@@ -187,7 +205,7 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
                 Ok(message) => view! { <p class="notice ok" role="status" data-test="execute-confirmation">{message}</p> }.into_any(),
                 Err(error) => view! { <ErrorNotice error/> }.into_any(),
             })}
-            <Show when=move || execution_id.get().is_some()>
+            <Show when=move || shown_run.get().is_some()>
                 <ExecutionPanel execution/>
             </Show>
         </div>
