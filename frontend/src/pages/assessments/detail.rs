@@ -75,6 +75,8 @@ fn AssessmentDetail(id: AssessmentId) -> impl IntoView {
             Ok::<_, ApiError>(review_confirmation(id, decision, answer.assessment.status))
         }
     });
+    let loaded =
+        Memo::new(move |_| assessment.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
     // Only the status decides whether the review form shows, so a reload (a live event) does
     // not rebuild the form and lose a reason being typed.
     let status = Memo::new(move |_| {
@@ -100,10 +102,11 @@ fn AssessmentDetail(id: AssessmentId) -> impl IntoView {
         <div class="page-stack">
             <h1>{format!("Assessment #{id}")}</h1>
             <Transition fallback=Loading>
-                {move || assessment.get().map(|result| match result {
-                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    Ok(a) => view! { <AssessmentBody assessment=a/> }.into_any(),
-                })}
+                // The body comes from a memo: a reload that brings the same assessment leaves
+                // the page (and where the reader is on it) as it is.
+                {move || assessment.with(|r| r.as_ref().and_then(|r| r.as_ref().err()).cloned())
+                    .map(|error| view! { <ErrorNotice error/> })}
+                {move || loaded.get().map(|a| view! { <AssessmentBody assessment=a/> })}
             </Transition>
             {move || {
                 if reviewable.get() {

@@ -188,10 +188,11 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
         <div class="page-stack">
             <h1>{format!("Remediation proposal #{id}")}</h1>
             <Transition fallback=Loading>
-                {move || proposal.get().map(|result| match result {
-                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    Ok(p) => view! { <ProposalBody proposal=p/> }.into_any(),
-                })}
+                // The error from the resource, the body from the memo: a reload that brings
+                // the same proposal (most live events do) leaves the page as it is.
+                {move || proposal.with(|r| r.as_ref().and_then(|r| r.as_ref().err()).cloned())
+                    .map(|error| view! { <ErrorNotice error/> })}
+                {move || loaded.get().map(|p| view! { <ProposalBody proposal=p/> })}
             </Transition>
             <DecideSection state=decide_state decide/>
             {move || release_open.get().then(|| view! {

@@ -6,6 +6,7 @@ use crate::app::Ctx;
 use crate::components::{Empty, ErrorNotice, LineChart, Loading};
 use crate::format;
 use chrono::Utc;
+use coordinator_api::events::Channel;
 use coordinator_api::monitoring::{MetricsHistoryQuery, MetricsSample};
 use leptos::prelude::*;
 
@@ -47,6 +48,10 @@ pub fn HistoryCharts() -> impl IntoView {
     let range = RwSignal::new(Range::default());
     let series = RwSignal::new(Series::new(Range::default()));
     let stored = LocalResource::new(move || {
+        // Samples are not events: none arrive on `metrics` while offline. The channel's
+        // revision moves only when the connection comes back, and then the stored history
+        // fills the gap.
+        ctx.live.revision(Channel::Metrics);
         let range = range.get();
         let api = ctx.api();
         async move { (range, history(&api, range).await) }
