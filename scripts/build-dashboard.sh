@@ -40,6 +40,11 @@ wasm-bindgen --target web --no-typescript --out-name dashboard --out-dir "$stagi
     --remove-name-section --remove-producers-section \
     "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/dashboard/coordinator-dashboard.wasm"
 cp frontend/index.html frontend/boot.js frontend/style.css "$staging/"
+# Compressed once here, so the coordinator can hand browsers the small copy without
+# compressing on every request.
+for file in dashboard_bg.wasm dashboard.js style.css; do
+    gzip -9 -n -k "$staging/$file"
+done
 # Replace the folder in one step, so the coordinator's build never embeds half a dashboard.
 rm -rf "$out.old"
 [ -d "$out" ] && mv "$out" "$out.old"
@@ -48,4 +53,5 @@ chmod 755 "$out"
 rm -rf "$out.old"
 trap - EXIT
 size="$(wc -c < "$out/dashboard_bg.wasm")"
-echo "==> Dashboard built into $out (wasm: $size bytes)" >&2
+compressed="$(wc -c < "$out/dashboard_bg.wasm.gz")"
+echo "==> Dashboard built into $out (wasm: $size bytes, $compressed gzipped)" >&2

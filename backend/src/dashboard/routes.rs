@@ -24,6 +24,51 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
      style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accepted| {
+            accepted
+                .split(',')
+                .any(|coding| coding.split(';').next().is_some_and(|c| c.trim() == "gzip"))
+        })
+}
+
+/// The file, or its gzipped copy (made by the build) for a browser that takes it.
+fn serve_file(req: &HttpRequest, name: &str, asset: &Asset) -> HttpResponse {
+    let compressed = accepts_gzip(req)
+        .then(|| assets::get(&format!("{name}.gz")))
+        .flatten();
+    match compressed {
+        Some(gzipped) => {
+            let mut response = serve(req, gzipped);
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(asset.content_type),
+            );
+            headers.insert(
+                header::CONTENT_ENCODING,
+                header::HeaderValue::from_static("gzip"),
+            );
+            headers.insert(
+                header::VARY,
+                header::HeaderValue::from_static("accept-encoding"),
+            );
+            response
+        }
+        None => {
+            let mut response = serve(req, asset);
+            response.headers_mut().insert(
+                header::VARY,
+                header::HeaderValue::from_static("accept-encoding"),
+            );
+            response
+        }
+    }
+}
+
 fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
     let fresh = req
         .headers()
@@ -62,8 +107,11 @@ pub async fn fallback(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let file = path
         .strip_prefix('/')
         .filter(|name| !name.contains('/') && *name != "index.html");
-    if readable && let Some(asset) = file.and_then(assets::get) {
-        return Ok(serve(&req, asset));
+    if readable
+        && let Some(name) = file.filter(|name| !name.ends_with(".gz"))
+        && let Some(asset) = assets::get(name)
+    {
+        return Ok(serve_file(&req, name, asset));
     }
     if readable && is_page_address(path) && (path == "/" || wants_html(&req)) {
         return Ok(match assets::get("index.html") {

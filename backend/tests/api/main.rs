@@ -12,6 +12,7 @@ mod authz_matrix;
 mod bad_input;
 mod browser;
 mod contract;
+mod dashboard_assets;
 mod dashboard_client;
 mod events;
 mod monitoring;
