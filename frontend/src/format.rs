@@ -1,6 +1,8 @@
-//! How numbers and dates read on screen. Dates are shown in the reader's local time zone.
+//! How numbers and dates read on screen, and how a date typed in a `datetime-local` field
+//! becomes an instant. Dates are shown and typed in the reader's local time zone.
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Timelike, Utc};
+use std::fmt::Display;
 
 /// `2026-11-21 10:04:07` in the reader's time zone.
 pub fn local_time(at: DateTime<Utc>) -> String {
@@ -62,6 +64,48 @@ pub fn words(value: &str) -> String {
     value.replace('_', " ")
 }
 
+/// A `datetime-local` value for `at` in `zone`; seconds only when there are some, so the
+/// usual whole minutes read plainly.
+pub fn to_local_input<Tz: TimeZone>(at: DateTime<Utc>, zone: &Tz) -> String
+where
+    Tz::Offset: Display,
+{
+    let local = at.with_timezone(zone);
+    let pattern = if local.second() == 0 {
+        "%Y-%m-%dT%H:%M"
+    } else {
+        "%Y-%m-%dT%H:%M:%S"
+    };
+    local.format(pattern).to_string()
+}
+
+/// The instant a `datetime-local` value (`2026-11-21T10:04`, seconds optional) names in
+/// `zone`; `None` for an empty field.
+pub fn from_local_input<Tz: TimeZone>(
+    value: &str,
+    zone: &Tz,
+) -> Result<Option<DateTime<Utc>>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|pattern| NaiveDateTime::parse_from_str(value, pattern).ok())
+        .ok_or_else(|| format!("`{value}` is not a date and time."))?;
+    // A time repeated when clocks go back is taken at its first occurrence; a time skipped
+    // when they go forward does not exist and is refused.
+    zone.from_local_datetime(&naive)
+        .earliest()
+        .map(|at| Some(at.with_timezone(&Utc)))
+        .ok_or_else(|| format!("{value} does not exist in your time zone (a clock change)."))
+}
+
+/// How many of the approvals a change needs it has: `1 of 2`.
+pub fn approvals(received: u32, required: u32) -> String {
+    format!("{received} of {required}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +135,41 @@ mod tests {
             "2026-01-02T03:04:05Z"
         );
         assert_eq!(words("non_compliant"), "non compliant");
+    }
+
+    #[test]
+    fn local_inputs_round_trip_through_utc() {
+        let berlin = chrono::FixedOffset::east_opt(3600).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap();
+        assert_eq!(to_local_input(at, &berlin), "2026-11-21T10:00");
+        assert_eq!(from_local_input("2026-11-21T10:00", &berlin), Ok(Some(at)));
+        let with_seconds = Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 45).unwrap();
+        assert_eq!(to_local_input(with_seconds, &berlin), "2026-11-21T10:30:45");
+        assert_eq!(
+            from_local_input(" 2026-11-21T10:30:45 ", &berlin),
+            Ok(Some(with_seconds))
+        );
+        let new_york = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+        assert_eq!(
+            from_local_input("2026-03-01T22:15", &new_york),
+            Ok(Some(Utc.with_ymd_and_hms(2026, 3, 2, 3, 15, 0).unwrap()))
+        );
+    }
+
+    #[test]
+    fn empty_and_unreadable_inputs() {
+        assert_eq!(from_local_input("", &Utc), Ok(None));
+        assert_eq!(from_local_input("  ", &Utc), Ok(None));
+        assert_eq!(
+            from_local_input("soon", &Utc),
+            Err("`soon` is not a date and time.".to_owned())
+        );
+        assert!(from_local_input("2026-02-30T10:00", &Utc).is_err());
+    }
+
+    #[test]
+    fn approvals_read_as_a_count() {
+        assert_eq!(approvals(1, 2), "1 of 2");
+        assert_eq!(approvals(0, 3), "0 of 3");
     }
 }

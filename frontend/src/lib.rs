@@ -2,8 +2,10 @@
 //! operators. A Leptos client-side app: it talks to the same REST and WebSocket API as every
 //! other client, with the wire types of `coordinator-api`.
 //!
-//! `api`, `session`, `format` and the live `Tracker` hold no DOM code and are tested natively.
+//! `address`, `api`, `session`, `format` and the live `Tracker` hold no DOM code and are tested
+//! natively.
 
+pub mod address;
 pub mod api;
 pub mod app;
 pub mod components;

@@ -50,11 +50,10 @@ fn query<Q: Serialize>(path: &str, query: &Q) -> Result<String, ApiError> {
     })
 }
 
-/// A path segment, escaped: server ids are chosen by servers.
+/// A path segment, escaped: server ids are chosen by servers, so any character may come
+/// and none may be lost (an empty segment would address another resource).
 fn segment(value: &str) -> String {
-    serde_urlencoded::to_string([("", value)])
-        .map(|pair| pair.trim_start_matches('=').replace('+', "%20"))
-        .unwrap_or_default()
+    crate::address::percent_encode(value)
 }
 
 impl<T: Transport> Api<T> {
@@ -352,5 +351,20 @@ impl<T: Transport> Api<T> {
             None,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment;
+
+    #[test]
+    fn segments_escape_everything_but_unreserved_characters() {
+        assert_eq!(
+            segment("compliance-01.eu_west~2"),
+            "compliance-01.eu_west~2"
+        );
+        assert_eq!(segment("a b/c?d#e%f+g"), "a%20b%2Fc%3Fd%23e%25f%2Bg");
+        assert_eq!(segment("ü"), "%C3%BC");
     }
 }

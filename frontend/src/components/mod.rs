@@ -1,12 +1,20 @@
 //! Pieces every page uses: loading, error and empty states, times, badges, progress bars,
-//! the decision form, downloads and charts.
+//! the decision form, confirmations, pagers, links to a change's story, downloads and charts.
 
+mod bad_address;
 mod chart;
+mod confirm;
+mod correlation;
 mod decision;
 mod download;
+mod pager;
 mod states;
 
+pub use bad_address::BadAddress;
 pub use chart::LineChart;
+pub use confirm::Confirmation;
+pub use correlation::CorrelationLink;
 pub use decision::DecisionForm;
-pub use download::save_download;
-pub use states::{Badge, Empty, ErrorNotice, Loading, ProgressBar, Time};
+pub use download::{DownloadError, save_download};
+pub use pager::{PageTurn, Pager, page_count};
+pub use states::{Badge, Empty, ErrorNotice, Loading, MaybeTime, ProgressBar, Time};

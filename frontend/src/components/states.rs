@@ -55,6 +55,15 @@ pub fn Time(at: DateTime<Utc>) -> impl IntoView {
     view! { <time datetime=utc.clone() title=utc>{format::local_time(at)}</time> }
 }
 
+/// A moment that may not have come yet; `missing` says why there is none.
+#[component]
+pub fn MaybeTime(at: Option<DateTime<Utc>>, missing: &'static str) -> impl IntoView {
+    match at {
+        Some(at) => view! { <Time at/> }.into_any(),
+        None => view! { <span class="muted">{missing}</span> }.into_any(),
+    }
+}
+
 /// A status word with a colour that depends on it; the word itself is always shown, so the
 /// colour is never the only signal.
 #[component]

@@ -3,6 +3,7 @@
 pub mod assessments;
 pub mod audit;
 pub mod login;
+pub(crate) mod offset_paging;
 pub mod overview;
 pub mod remediations;
 pub mod servers;

@@ -3,10 +3,13 @@
 
 use super::list::compliance_summary;
 use super::report;
-use super::shared::{CorrelationLink, MaybeTime, href_with};
+use crate::address::href_with;
 use crate::api::{ApiError, Download};
 use crate::app::Ctx;
-use crate::components::{Badge, DecisionForm, Empty, ErrorNotice, Loading, Time, save_download};
+use crate::components::{
+    Badge, CorrelationLink, DecisionForm, Empty, ErrorNotice, Loading, MaybeTime, Time,
+    save_download,
+};
 use coordinator_api::approvals::Decision;
 use coordinator_api::assessments::{
     Assessment, AssessmentResults, AssessmentStatus, Review, ServerResult, Severity,

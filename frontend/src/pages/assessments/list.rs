@@ -1,12 +1,10 @@
 //! Every assessment, newest first, filtered and paged. The filters live in the address, so a
 //! filtered view can be linked, bookmarked and survives a reload.
 
-use super::shared::{
-    MaybeTime, PAGE_SIZE, Pager, Paging, Query, href_with, non_empty, offset_param, query_offset,
-    query_text,
-};
+use crate::address::{Query, choice, href_with, non_empty, query_choice, query_text};
 use crate::app::Ctx;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, Time};
+use crate::components::{Badge, Empty, ErrorNotice, Loading, MaybeTime, Time};
+use crate::pages::offset_paging::{OffsetPager, PAGE_SIZE, Paging, offset_param, query_offset};
 use coordinator_api::assessments::{
     Assessment, AssessmentPage, AssessmentQuery, AssessmentResults, AssessmentStatus,
     ComplianceStatus,
@@ -30,10 +28,10 @@ impl AssessmentFilter {
     /// An unknown status in a hand-edited address is ignored rather than refused.
     pub fn from_query(query: &(impl Query + ?Sized)) -> Self {
         Self {
-            status: query.value("status").and_then(|s| s.parse().ok()),
-            assessment_type: query_text(query, "type"),
-            server: query_text(query, "server"),
-            correlation_id: query_text(query, "correlationId"),
+            status: query_choice(query, "status"),
+            assessment_type: query_text(query, "type").unwrap_or_default(),
+            server: query_text(query, "server").unwrap_or_default(),
+            correlation_id: query_text(query, "correlationId").unwrap_or_default(),
             offset: query_offset(query),
         }
     }
@@ -153,7 +151,7 @@ fn AssessmentFilterForm(current: AssessmentFilter) -> impl IntoView {
         <form class="filters" on:submit=apply role="search" aria-label="Filter assessments" data-test="filters">
             <label>
                 "Status"
-                <select name="status" on:change=move |ev| status.set(event_target_value(&ev).parse().ok())>
+                <select name="status" on:change=move |ev| status.set(choice(&event_target_value(&ev)))>
                     <option value="" selected=selected.is_none()>"Any status"</option>
                     {AssessmentStatus::ALL.iter().map(|s| view! {
                         <option value=s.as_str() selected=selected == Some(*s)>{crate::format::words(s.as_str())}</option>
@@ -203,13 +201,13 @@ fn AssessmentListing(page: AssessmentPage, filter: AssessmentFilter) -> impl Int
     if page.assessments.is_empty() {
         return view! {
             <Empty text="This page is past the end of the list."/>
-            <Pager paging href/>
+            <OffsetPager paging href/>
         }
         .into_any();
     }
     view! {
         <AssessmentTable assessments=page.assessments/>
-        <Pager paging href/>
+        <OffsetPager paging href/>
     }
     .into_any()
 }
@@ -263,6 +261,7 @@ fn AssessmentRow(assessment: Assessment) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::query_pairs;
     use coordinator_api::assessments::ServerResult;
     use std::collections::BTreeMap;
 
@@ -280,9 +279,7 @@ mod tests {
             href,
             "/assessments?status=completed&type=compliance&server=postgres+db&correlationId=c-1&offset=25"
         );
-        let (_, encoded) = href.split_once('?').unwrap();
-        let parsed: Vec<(String, String)> = serde_urlencoded::from_str(encoded).unwrap();
-        assert_eq!(AssessmentFilter::from_query(parsed.as_slice()), filter);
+        assert_eq!(AssessmentFilter::from_query(&query_pairs(&href)), filter);
     }
 
     #[test]

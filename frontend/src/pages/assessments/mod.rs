@@ -4,7 +4,6 @@
 mod detail;
 mod list;
 mod report;
-pub(crate) mod shared;
 
 pub use detail::AssessmentPage;
 pub use list::AssessmentsPage;

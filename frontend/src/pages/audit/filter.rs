@@ -4,7 +4,9 @@
 //! The address uses the API's own parameter names, so `/audit?correlationId=abc` means what
 //! `/api/v1/audit/logs?correlationId=abc` means.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
+use crate::address::{Query, href_with, non_empty, query_choice, query_text, search};
+use crate::format::{from_local_input, to_local_input};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use coordinator_api::audit::{AuditQuery, AuditResult};
 use std::fmt::Display;
 
@@ -40,11 +42,7 @@ impl Default for AuditFilter {
     }
 }
 
-fn text(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-fn instant(value: Option<String>) -> Option<DateTime<Utc>> {
+fn instant(value: Option<&str>) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value?.trim())
         .ok()
         .map(|at| at.with_timezone(&Utc))
@@ -65,54 +63,49 @@ impl AuditFilter {
 
     /// Reads the page's query parameters. A value that does not parse (a hand-edited
     /// address) is left out rather than refused, so the page still opens.
-    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
+    pub fn from_query(query: &(impl Query + ?Sized)) -> Self {
         Self {
-            actor: text(get("actor")),
-            action: text(get("action")),
-            target: text(get("target")),
-            result: text(get("result")).and_then(|r| r.parse().ok()),
-            correlation_id: text(get("correlationId")),
-            start: instant(get("startDate")),
-            end: instant(get("endDate")),
-            page_size: get("limit")
-                .and_then(|l| l.trim().parse().ok())
+            actor: query_text(query, "actor"),
+            action: query_text(query, "action"),
+            target: query_text(query, "target"),
+            result: query_choice(query, "result"),
+            correlation_id: query_text(query, "correlationId"),
+            start: instant(query.value("startDate")),
+            end: instant(query.value("endDate")),
+            page_size: query_choice(query, "limit")
                 .filter(|size| PAGE_SIZES.contains(size))
                 .unwrap_or(DEFAULT_PAGE_SIZE),
         }
     }
 
+    /// The filter's query parameters, an empty value for each one not in use.
+    fn pairs(&self) -> [(&'static str, String); 8] {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        [
+            ("actor", text(&self.actor)),
+            ("action", text(&self.action)),
+            ("target", text(&self.target)),
+            (
+                "result",
+                self.result.map(|r| r.to_string()).unwrap_or_default(),
+            ),
+            ("correlationId", text(&self.correlation_id)),
+            ("startDate", self.start.map(rfc3339).unwrap_or_default()),
+            ("endDate", self.end.map(rfc3339).unwrap_or_default()),
+            (
+                "limit",
+                if self.page_size == DEFAULT_PAGE_SIZE {
+                    String::new()
+                } else {
+                    self.page_size.to_string()
+                },
+            ),
+        ]
+    }
+
     /// `?actor=…&…`, or nothing when no filter is set and the page size is the default.
     pub fn to_search(&self) -> String {
-        let mut pairs: Vec<(&str, String)> = Vec::new();
-        let texts = [
-            ("actor", &self.actor),
-            ("action", &self.action),
-            ("target", &self.target),
-        ];
-        for (name, value) in texts {
-            if let Some(value) = value {
-                pairs.push((name, value.clone()));
-            }
-        }
-        if let Some(result) = self.result {
-            pairs.push(("result", result.to_string()));
-        }
-        if let Some(id) = &self.correlation_id {
-            pairs.push(("correlationId", id.clone()));
-        }
-        if let Some(start) = self.start {
-            pairs.push(("startDate", rfc3339(start)));
-        }
-        if let Some(end) = self.end {
-            pairs.push(("endDate", rfc3339(end)));
-        }
-        if self.page_size != DEFAULT_PAGE_SIZE {
-            pairs.push(("limit", self.page_size.to_string()));
-        }
-        match serde_urlencoded::to_string(&pairs) {
-            Ok(encoded) if !encoded.is_empty() => format!("?{encoded}"),
-            _ => String::new(),
-        }
+        search(&self.pairs())
     }
 
     /// No criterion set, whatever the page size.
@@ -125,7 +118,7 @@ impl AuditFilter {
     }
 
     pub fn href(&self) -> String {
-        format!("/audit{}", self.to_search())
+        href_with("/audit", &self.pairs())
     }
 
     /// The API's query for the page after `cursor` (the newest page without one).
@@ -248,11 +241,11 @@ impl FilterForm {
             return Err("The start is after the end.".to_owned());
         }
         Ok(AuditFilter {
-            actor: text(Some(self.actor.clone())),
-            action: text(Some(self.action.clone())),
-            target: text(Some(self.target.clone())),
+            actor: non_empty(&self.actor),
+            action: non_empty(&self.action),
+            target: non_empty(&self.target),
             result,
-            correlation_id: text(Some(self.correlation.clone())),
+            correlation_id: non_empty(&self.correlation),
             start,
             end,
             page_size,
@@ -260,58 +253,14 @@ impl FilterForm {
     }
 }
 
-/// A `datetime-local` value for `at` in `zone`; seconds only when there are some, so the
-/// usual whole minutes read plainly.
-pub fn to_local_input<Tz: TimeZone>(at: DateTime<Utc>, zone: &Tz) -> String
-where
-    Tz::Offset: Display,
-{
-    let local = at.with_timezone(zone);
-    let pattern = if local.second() == 0 {
-        "%Y-%m-%dT%H:%M"
-    } else {
-        "%Y-%m-%dT%H:%M:%S"
-    };
-    local.format(pattern).to_string()
-}
-
-/// The instant a `datetime-local` value names in `zone`; `None` for an empty field.
-pub fn from_local_input<Tz: TimeZone>(
-    value: &str,
-    zone: &Tz,
-) -> Result<Option<DateTime<Utc>>, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|pattern| NaiveDateTime::parse_from_str(value, pattern).ok())
-        .ok_or_else(|| format!("`{value}` is not a date and time."))?;
-    // A time repeated when clocks go back is taken at its first occurrence; a time skipped
-    // when they go forward does not exist and is refused.
-    zone.from_local_datetime(&naive)
-        .earliest()
-        .map(|at| Some(at.with_timezone(&Utc)))
-        .ok_or_else(|| format!("{value} does not exist in your time zone (a clock change)."))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::query_pairs;
     use chrono::FixedOffset;
-    use std::collections::HashMap;
-
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     fn from(pairs: &[(&str, &str)]) -> AuditFilter {
-        let map = params(pairs);
-        AuditFilter::from_params(|key| map.get(key).cloned())
+        AuditFilter::from_query(pairs)
     }
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -339,10 +288,7 @@ mod tests {
              &correlationId=change-2026-0042&startDate=2026-11-21T08%3A00%3A00Z\
              &endDate=2026-11-21T09%3A30%3A15Z&limit=100"
         );
-        let decoded: Vec<(String, String)> =
-            serde_urlencoded::from_str(search.trim_start_matches('?')).unwrap();
-        let map: HashMap<String, String> = decoded.into_iter().collect();
-        assert_eq!(AuditFilter::from_params(|k| map.get(k).cloned()), filter);
+        assert_eq!(AuditFilter::from_query(&query_pairs(&search)), filter);
     }
 
     #[test]

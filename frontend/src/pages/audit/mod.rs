@@ -6,16 +6,18 @@ mod paging;
 mod table;
 mod tools;
 
+pub(crate) use filter::AuditFilter;
+
 use crate::api::ApiError;
 use crate::app::Ctx;
-use crate::components::{Empty, ErrorNotice, Loading};
+use crate::components::{Empty, ErrorNotice, Loading, PageTurn, Pager, page_count};
 use chrono::Local;
 use coordinator_api::audit::{AuditLog, AuditLogPage, AuditResult};
 use coordinator_api::events::Channel;
-use filter::{AuditFilter, Field, FilterForm, PAGE_SIZES};
+use filter::{Field, FilterForm, PAGE_SIZES};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use paging::{Paging, display_order, page_count};
+use paging::{Paging, display_order};
 use table::AuditTable;
 use tools::{ExportButtons, VerifyChain};
 
@@ -52,7 +54,7 @@ pub fn AuditPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let live = ctx.live;
     let params = use_query_map();
-    let filter = Memo::new(move |_| params.with(|q| AuditFilter::from_params(|key| q.get(key))));
+    let filter = Memo::new(move |_| params.with(AuditFilter::from_query));
     let search = Memo::new(move |_| filter.with(AuditFilter::to_search));
     let paging = RwSignal::new(Paging::default());
     let cursor = Memo::new(move |_| search.with(|s| paging.with(|p| p.cursor(s))));
@@ -254,12 +256,12 @@ fn Results(
             Shown::NoRows => view! { <Empty text=empty_text()/> }.into_any(),
             Shown::Rows => view! { <AuditTable logs/> }.into_any(),
         })}
-        <Pager summary paging search filter/>
+        <AuditPager summary paging search filter/>
     }
 }
 
 #[component]
-fn Pager(
+fn AuditPager(
     summary: Memo<Option<Summary>>,
     paging: RwSignal<Paging>,
     search: Memo<String>,
@@ -296,21 +298,26 @@ fn Pager(
         };
         navigate(&resized.href(), Default::default());
     };
-    view! {
-        <nav class="pager" aria-label="Pages of the audit log">
-            <button type="button" data-test="previous-page"
-                disabled=move || number() <= 1
-                on:click=move |_| paging.update(Paging::previous)>"Previous page"</button>
-            <button type="button" data-test="next-page"
-                disabled=move || next_cursor().is_none()
-                on:click=move |_| {
-                    if let Some(cursor) = next_cursor() {
-                        search.with_untracked(|s| paging.update(|p| p.next(s, cursor)));
-                    }
-                }>"Next page"</button>
-            <span class="muted" role="status" data-test="audit-total">{position}</span>
+    let newer = PageTurn::button(
+        "Previous page",
+        Signal::derive(move || number() > 1),
+        move || paging.update(Paging::previous),
+    )
+    .data_test("previous-page");
+    let older = PageTurn::button(
+        "Next page",
+        Signal::derive(move || next_cursor().is_some()),
+        move || {
+            if let Some(cursor) = next_cursor() {
+                search.with_untracked(|s| paging.update(|p| p.next(s, cursor)));
+            }
+        },
+    )
+    .data_test("next-page");
+    let page_size = move || {
+        view! {
             <label class="page-size" for="page-size">"Rows per page"
-                <select id="page-size" on:change=resize>
+                <select id="page-size" on:change=resize.clone()>
                     {PAGE_SIZES.iter().map(|size| {
                         let size = *size;
                         view! {
@@ -319,7 +326,12 @@ fn Pager(
                     }).collect_view()}
                 </select>
             </label>
-        </nav>
+        }
+    };
+    view! {
+        <Pager label="Pages of the audit log" newer older after=page_size>
+            <span class="muted" role="status" data-test="audit-total">{position}</span>
+        </Pager>
     }
 }
 

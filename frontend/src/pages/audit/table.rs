@@ -1,7 +1,6 @@
 //! The rows of the log.
 
-use super::filter::AuditFilter;
-use crate::components::{Badge, Time};
+use crate::components::{Badge, CorrelationLink, Time};
 use coordinator_api::audit::AuditLog;
 use leptos::prelude::*;
 
@@ -59,7 +58,7 @@ fn AuditRow(log: AuditLog) -> impl IntoView {
             <td><code>{log.action}</code></td>
             <td>{log.target.map(|t| view! { <code>{t}</code> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
             <td><Badge value=log.result.to_string()/></td>
-            <td>{log.correlation_id.map(|id| view! { <StoryLink id/> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
+            <td>{log.correlation_id.map(|id| view! { <CorrelationLink correlation_id=id/> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
             <td>
                 <details>
                     <summary aria-label=summary>"Details"</summary>
@@ -74,17 +73,6 @@ fn AuditRow(log: AuditLog) -> impl IntoView {
                 </details>
             </td>
         </tr>
-    }
-}
-
-/// Opens every row of one change. A plain link (the router takes it over) rather than `A`,
-/// which would mark every one of these links as the current page.
-#[component]
-fn StoryLink(id: String) -> impl IntoView {
-    let href = AuditFilter::story(&id).href();
-    let label = format!("Show every row of change {id}");
-    view! {
-        <a href=href class="mono" title=label.clone() aria-label=label data-test="correlation-link">{id}</a>
     }
 }
 

@@ -3,7 +3,7 @@
 use super::filter::AuditFilter;
 use crate::api::ApiError;
 use crate::app::Ctx;
-use crate::components::{ErrorNotice, save_download};
+use crate::components::{DownloadError, ErrorNotice, save_download};
 use coordinator_api::audit::{AuditVerifyResponse, ExportFormat};
 use leptos::prelude::*;
 
@@ -45,12 +45,34 @@ pub fn verify_message(answer: &AuditVerifyResponse) -> (bool, String) {
     )
 }
 
-/// The error of a file the browser would not save, in the shape every notice shows.
-fn not_saved(reason: String) -> ApiError {
-    ApiError {
-        status: 200,
-        code: "download".to_owned(),
-        message: format!("The file could not be saved: {reason}."),
+/// Why an export failed: the coordinator did not give the file, or the browser did not
+/// save it.
+#[derive(Debug, Clone)]
+enum ExportFailure {
+    Api(ApiError),
+    NotSaved(DownloadError),
+}
+
+impl From<ApiError> for ExportFailure {
+    fn from(error: ApiError) -> Self {
+        Self::Api(error)
+    }
+}
+
+impl From<DownloadError> for ExportFailure {
+    fn from(error: DownloadError) -> Self {
+        Self::NotSaved(error)
+    }
+}
+
+#[component]
+fn ExportFailureNotice(failure: ExportFailure) -> impl IntoView {
+    match failure {
+        ExportFailure::Api(error) => view! { <ErrorNotice error/> }.into_any(),
+        ExportFailure::NotSaved(reason) => view! {
+            <p class="notice error" role="alert">{format!("The file could not be saved: {reason}.")}</p>
+        }
+        .into_any(),
     }
 }
 
@@ -63,7 +85,7 @@ pub fn ExportButtons(filter: Memo<AuditFilter>) -> impl IntoView {
         let api = ctx.api();
         async move {
             let download = api.audit_export(&query, format).await?;
-            save_download(export_filename(format), &download).map_err(not_saved)
+            save_download::<ExportFailure>(export_filename(format), &download)
         }
     });
     let pending = export.pending();
@@ -84,7 +106,7 @@ pub fn ExportButtons(filter: Memo<AuditFilter>) -> impl IntoView {
             {button(ExportFormat::Csv, "export-csv", "Export CSV")}
             {button(ExportFormat::Json, "export-json", "Export JSON")}
         </div>
-        {move || export.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+        {move || export.value().get().and_then(Result::err).map(|failure| view! { <ExportFailureNotice failure/> })}
     }
 }
 

@@ -8,8 +8,7 @@ use super::execution::{
 };
 use crate::api::ApiError;
 use crate::app::Ctx;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, Time};
-use crate::pages::assessments::shared::CorrelationLink;
+use crate::components::{Badge, CorrelationLink, Empty, ErrorNotice, Loading, Time};
 use chrono::Utc;
 use coordinator_api::approvals::{ApprovalRecord, Decision};
 use coordinator_api::events::Channel;

@@ -1,8 +1,7 @@
 //! Releasing an approved proposal to an installer, and following its execution live.
 
 use crate::api::ApiError;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, ProgressBar, Time};
-use crate::pages::assessments::shared::MaybeTime;
+use crate::components::{Badge, Empty, ErrorNotice, Loading, MaybeTime, ProgressBar, Time};
 use coordinator_api::executions::{ActionProgress, ExecuteResponse, Execution, ExecutionStatus};
 use coordinator_api::remediations::ProposalStatus;
 use leptos::prelude::*;

@@ -1,11 +1,11 @@
 //! Every remediation proposal, newest first, filtered and paged; the filters live in the
 //! address so a filtered view can be linked and survives a reload.
 
+use crate::address::{Query, choice, href_with, non_empty, query_choice, query_text};
 use crate::app::Ctx;
 use crate::components::{Badge, Empty, ErrorNotice, Loading, Time};
-use crate::pages::assessments::shared::{
-    PAGE_SIZE, Pager, Paging, Query, href_with, non_empty, offset_param, query_offset, query_text,
-};
+use crate::format;
+use crate::pages::offset_paging::{OffsetPager, PAGE_SIZE, Paging, offset_param, query_offset};
 use coordinator_api::AssessmentId;
 use coordinator_api::events::Channel;
 use coordinator_api::remediations::{
@@ -30,12 +30,10 @@ impl ProposalFilter {
     /// Unknown values in a hand-edited address are ignored rather than refused.
     pub fn from_query(query: &(impl Query + ?Sized)) -> Self {
         Self {
-            status: query.value("status").and_then(|s| s.parse().ok()),
-            priority: query.value("priority").and_then(|s| s.parse().ok()),
-            assessment_id: query
-                .value("assessmentId")
-                .and_then(|s| s.trim().parse().ok()),
-            correlation_id: query_text(query, "correlationId"),
+            status: query_choice(query, "status"),
+            priority: query_choice(query, "priority"),
+            assessment_id: query_choice(query, "assessmentId"),
+            correlation_id: query_text(query, "correlationId").unwrap_or_default(),
             offset: query_offset(query),
         }
     }
@@ -139,7 +137,7 @@ fn ProposalFilterForm(current: ProposalFilter) -> impl IntoView {
         <form class="filters" on:submit=apply role="search" aria-label="Filter remediation proposals" data-test="filters">
             <label>
                 "Status"
-                <select name="status" on:change=move |ev| status.set(event_target_value(&ev).parse().ok())>
+                <select name="status" on:change=move |ev| status.set(choice(&event_target_value(&ev)))>
                     <option value="" selected=chosen_status.is_none()>"Any status"</option>
                     {ProposalStatus::ALL.iter().map(|s| view! {
                         <option value=s.as_str() selected=chosen_status == Some(*s)>{s.as_str()}</option>
@@ -148,7 +146,7 @@ fn ProposalFilterForm(current: ProposalFilter) -> impl IntoView {
             </label>
             <label>
                 "Priority"
-                <select name="priority" on:change=move |ev| priority.set(event_target_value(&ev).parse().ok())>
+                <select name="priority" on:change=move |ev| priority.set(choice(&event_target_value(&ev)))>
                     <option value="" selected=chosen_priority.is_none()>"Any priority"</option>
                     {Priority::ALL.iter().map(|p| view! {
                         <option value=p.as_str() selected=chosen_priority == Some(*p)>{p.as_str()}</option>
@@ -191,13 +189,13 @@ fn ProposalListing(page: ProposalPage, filter: ProposalFilter) -> impl IntoView 
     if page.proposals.is_empty() {
         return view! {
             <Empty text="This page is past the end of the list."/>
-            <Pager paging href/>
+            <OffsetPager paging href/>
         }
         .into_any();
     }
     view! {
         <ProposalTable proposals=page.proposals/>
-        <Pager paging href/>
+        <OffsetPager paging href/>
     }
     .into_any()
 }
@@ -237,7 +235,7 @@ fn ProposalRow(proposal: Proposal) -> impl IntoView {
             <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
             <td><Badge value=p.priority.to_string()/></td>
             <td><Badge value=p.status.to_string()/></td>
-            <td>{format!("{} of {}", p.approvals_received, p.approvals_required)}</td>
+            <td>{format::approvals(p.approvals_received, p.approvals_required)}</td>
             <td>{if p.issues.is_empty() {
                 view! { <span class="muted">"none given"</span> }.into_any()
             } else {
@@ -253,6 +251,7 @@ fn ProposalRow(proposal: Proposal) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::query_pairs;
 
     #[test]
     fn filters_round_trip_through_the_address() {
@@ -268,9 +267,7 @@ mod tests {
             href,
             "/remediations?status=pending&priority=critical&assessmentId=9&correlationId=c+1&offset=50"
         );
-        let (_, encoded) = href.split_once('?').unwrap();
-        let parsed: Vec<(String, String)> = serde_urlencoded::from_str(encoded).unwrap();
-        assert_eq!(ProposalFilter::from_query(parsed.as_slice()), filter);
+        assert_eq!(ProposalFilter::from_query(&query_pairs(&href)), filter);
     }
 
     #[test]

@@ -1,44 +1,30 @@
 //! Enrollment keys: admins hand one to a server so it can register itself.
 
+use crate::address::choice;
 use crate::app::Ctx;
 use crate::components::{ErrorNotice, Time};
-use chrono::{DateTime, Local, LocalResult, NaiveDateTime, TimeZone, Utc};
+use crate::format::from_local_input;
+use chrono::{DateTime, Local, TimeZone, Utc};
 use coordinator_api::ServerKind;
 use coordinator_api::servers::{EnrollmentKeyRequest, EnrollmentKeyResponse};
 use leptos::html;
 use leptos::prelude::*;
 
-/// Reads a `datetime-local` field (`2026-11-21T10:04`, seconds optional) as a time in `zone`
-/// and gives the UTC instant. An empty field means the coordinator's default expiry.
+/// Reads a `datetime-local` field as a time in `zone` and gives the UTC instant, which has
+/// to be in the future. An empty field means the coordinator's default expiry.
 pub fn expiry_from_input<Tz: TimeZone>(
     value: &str,
     zone: &Tz,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f"))
-        .map_err(|_| "The expiry is not a date and time.".to_owned())?;
-    let local = match zone.from_local_datetime(&naive) {
-        LocalResult::Single(at) => at,
-        // The clocks went back and this hour happens twice: the earlier one keeps the key
-        // alive no longer than the reader meant.
-        LocalResult::Ambiguous(earlier, _) => earlier,
-        LocalResult::None => {
-            return Err(
-                "That time is skipped in your time zone (the clocks move forward); pick another."
-                    .to_owned(),
-            );
-        }
-    };
-    let at = local.with_timezone(&Utc);
-    if at <= now {
+    // A time repeated when the clocks go back is taken at its first occurrence, which keeps
+    // the key alive no longer than the reader meant.
+    let expiry =
+        from_local_input(value, zone).map_err(|problem| format!("The expiry: {problem}"))?;
+    if expiry.is_some_and(|at| at <= now) {
         return Err("The expiry has to be in the future.".to_owned());
     }
-    Ok(Some(at))
+    Ok(expiry)
 }
 
 /// The form, and once a key is made, the key itself.
@@ -98,7 +84,7 @@ fn EnrollmentKeyForm(
         <form class="stacked" on:submit=submit data-test="enrollment-form">
             <label for="enrollment-kind">"Kind of server"</label>
             <select id="enrollment-kind"
-                on:change=move |ev| kind.set(event_target_value(&ev).parse().ok())>
+                on:change=move |ev| kind.set(choice(&event_target_value(&ev)))>
                 <option value="">"Any kind"</option>
                 {ServerKind::ALL.iter().map(|kind| view! {
                     <option value=kind.as_str()>{kind.as_str()}</option>

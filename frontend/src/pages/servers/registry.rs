@@ -1,14 +1,13 @@
 //! The registry table, its filters and the removal of a server.
 
 use super::Removal;
-use crate::components::{Badge, Empty, Time};
+use crate::address::choice;
+use crate::components::{Badge, Confirmation, Empty, Time};
 use crate::format;
 use chrono::{DateTime, Utc};
 use coordinator_api::servers::{Server, ServerStatus};
 use coordinator_api::{ServerId, ServerKind};
-use leptos::html;
 use leptos::prelude::*;
-use std::str::FromStr;
 
 /// What the reader narrowed the registry to; `None` admits every value.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -30,11 +29,6 @@ impl RegistryFilter {
             .cloned()
             .collect()
     }
-}
-
-/// The value of a filter `<select>`: the empty option means "any".
-pub fn choice<T: FromStr>(value: &str) -> Option<T> {
-    value.parse().ok()
 }
 
 /// What a server offers: an installer's capabilities and a compliance server's tools.
@@ -129,7 +123,7 @@ fn RegistryTable(servers: Vec<Server>, may_remove: bool, removal: Removal) -> im
                         <th>"Last seen"</th>
                         <th>"Registered"</th>
                         <th>"Capabilities / tools"</th>
-                        {may_remove.then(|| view! { <th><span class="sr-only">"Actions"</span></th> })}
+                        {may_remove.then(|| view! { <th><span class="visually-hidden">"Actions"</span></th> })}
                     </tr>
                 </thead>
                 <tbody>
@@ -187,13 +181,6 @@ fn LastSeen(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> impl IntoView {
 fn RemoveServer(id: ServerId, removal: Removal) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let pending = removal.pending();
-    let cancel_button = NodeRef::<html::Button>::new();
-    // Focus moves into the question, so keyboard users land on it rather than on the page.
-    Effect::new(move |_| {
-        if let Some(button) = cancel_button.get() {
-            let _ = button.focus();
-        }
-    });
     let id = StoredValue::new(id);
     let question = move || {
         format!(
@@ -210,18 +197,17 @@ fn RemoveServer(id: ServerId, removal: Removal) -> impl IntoView {
                     on:click=move |_| confirming.set(true)>"Remove"</button>
             }
         >
-            <div class="confirm" role="group" aria-label="Confirm removal">
-                <p>{question}</p>
-                <div class="buttons">
-                    <button type="button" class="danger" data-test="confirm-remove"
-                        disabled=move || pending.get()
-                        on:click=move |_| { removal.dispatch(id.get_value()); }>
-                        {move || if pending.get() { "Removing…" } else { "Remove server" }}
-                    </button>
-                    <button type="button" node_ref=cancel_button
-                        on:click=move |_| confirming.set(false)>"Cancel"</button>
-                </div>
-            </div>
+            <Confirmation
+                question=question()
+                confirm="Remove server"
+                busy_text="Removing…"
+                busy=pending
+                danger=true
+                group_label="Confirm removal"
+                confirm_test="confirm-remove"
+                on_confirm=Callback::new(move |()| { removal.dispatch(id.get_value()); })
+                on_cancel=Callback::new(move |()| confirming.set(false))
+            />
         </Show>
     }
 }
@@ -278,20 +264,6 @@ mod tests {
             status: Some(ServerStatus::Healthy),
         };
         assert!(ids(healthy_compliance).is_empty());
-    }
-
-    #[test]
-    fn select_values_read_as_choices() {
-        assert_eq!(choice::<ServerKind>(""), None);
-        assert_eq!(
-            choice::<ServerKind>("installer"),
-            Some(ServerKind::Installer)
-        );
-        assert_eq!(
-            choice::<ServerStatus>("unreachable"),
-            Some(ServerStatus::Unreachable)
-        );
-        assert_eq!(choice::<ServerStatus>("sleeping"), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The alerts the rules raised, newest first.
 
+use crate::address::choice;
 use crate::app::Ctx;
 use crate::components::{Badge, Empty, ErrorNotice, Loading, Time};
 use coordinator_api::alerts::{Alert, AlertQuery, AlertStatus};
@@ -8,10 +9,6 @@ use leptos::prelude::*;
 
 /// The alerts the API answers at most; the newest are the ones that matter here.
 const ALERTS_SHOWN: u64 = 100;
-
-pub fn status_from_choice(choice: &str) -> Option<AlertStatus> {
-    choice.parse().ok()
-}
 
 pub fn empty_text(status: Option<AlertStatus>) -> &'static str {
     match status {
@@ -47,7 +44,7 @@ pub fn AlertsList() -> impl IntoView {
         <div class="filters">
             <label for="alert-status">"Show"
                 <select id="alert-status" data-test="alert-filter"
-                    on:change=move |ev| status.set(status_from_choice(&event_target_value(&ev)))>
+                    on:change=move |ev| status.set(choice(&event_target_value(&ev)))>
                     {choices.into_iter().map(|(value, label)| view! {
                         <option value=value selected=move || status.get().map(AlertStatus::as_str).unwrap_or("") == value>{label}</option>
                     }).collect_view()}
@@ -106,9 +103,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn choices_and_values_read_plainly() {
-        assert_eq!(status_from_choice(""), None);
-        assert_eq!(status_from_choice("firing"), Some(AlertStatus::Firing));
+    fn empty_texts_and_values_read_plainly() {
         assert_eq!(empty_text(Some(AlertStatus::Firing)), "No alert is firing.");
         assert_eq!(value_text(11.0), "11");
         assert_eq!(value_text(92.5), "92.5");

@@ -6,7 +6,7 @@
 
 use crate::api::ApiError;
 use crate::app::Ctx;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, Time};
+use crate::components::{Badge, Confirmation, Empty, ErrorNotice, Loading, Time};
 use coordinator_api::alerts::{
     AlertAction, AlertMetric, AlertRule, AlertRuleRequest, AlertSeverity,
 };
@@ -224,16 +224,18 @@ fn RulesTable(
                                             </div>
                                         }
                                     }>
-                                        <div class="buttons confirm" role="group" aria-label=format!("Confirm deleting {name}")>
-                                            <span>{format!("Delete {name} and its alerts?")}</span>
-                                            <button type="button" class="danger" data-test="confirm-delete"
-                                                disabled=move || deleting.get()
-                                                on:click=move |_| { delete.dispatch(id); }>
-                                                {move || if deleting.get() { "Deleting…" } else { "Yes, delete" }}
-                                            </button>
-                                            <button type="button" data-test="cancel-delete"
-                                                on:click=move |_| confirming.set(None)>"Cancel"</button>
-                                        </div>
+                                        <Confirmation
+                                            question=format!("Delete {name} and its alerts?")
+                                            confirm="Yes, delete"
+                                            busy_text="Deleting…"
+                                            busy=deleting
+                                            danger=true
+                                            group_label=format!("Confirm deleting {name}")
+                                            confirm_test="confirm-delete"
+                                            cancel_test="cancel-delete"
+                                            on_confirm=Callback::new(move |()| { delete.dispatch(id); })
+                                            on_cancel=Callback::new(move |()| confirming.set(None))
+                                        />
                                     </Show>
                                 </td>
                             </tr>

@@ -112,7 +112,7 @@ fn UserTable(users: Vec<User>, me: Option<UserId>, changes: Changes) -> impl Int
                         <th>"Disabled"</th>
                         <th>"Created"</th>
                         <th>"Last sign-in"</th>
-                        <th><span class="sr-only">"Actions"</span></th>
+                        <th><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>

@@ -2,7 +2,7 @@
 
 use super::rules::{MIN_PASSWORD_CHARS, may_change_access, password_problem};
 use super::{Changes, UserChange};
-use crate::components::Time;
+use crate::components::{Confirmation, Time};
 use coordinator_api::users::{UpdateUserRequest, User};
 use coordinator_api::{Role, Secret, UserId};
 use leptos::html;
@@ -62,36 +62,6 @@ pub fn UserRow(user: User, me: Option<UserId>, changes: Changes) -> impl IntoVie
                 </div>
             </td>
         </tr>
-    }
-}
-
-/// A question with a confirm and a cancel button; the focus moves to "Cancel", the safe
-/// answer, so keyboard users land in the question.
-#[component]
-fn Confirmation(
-    #[prop(into)] question: String,
-    #[prop(into)] confirm: String,
-    #[prop(into)] busy: Signal<bool>,
-    on_confirm: Callback<()>,
-    on_cancel: Callback<()>,
-) -> impl IntoView {
-    let cancel_button = NodeRef::<html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(button) = cancel_button.get() {
-            let _ = button.focus();
-        }
-    });
-    view! {
-        <div class="confirm" role="group" aria-label="Confirm the change">
-            <p>{question}</p>
-            <div class="buttons">
-                <button type="button" class="primary" data-test="confirm"
-                    disabled=move || busy.get()
-                    on:click=move |_| on_confirm.run(())>{confirm}</button>
-                <button type="button" node_ref=cancel_button
-                    on:click=move |_| on_cancel.run(())>"Cancel"</button>
-            </div>
-        </div>
     }
 }
 
