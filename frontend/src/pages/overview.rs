@@ -260,7 +260,7 @@ fn ProposalQueue(proposals: Vec<Proposal>) -> impl IntoView {
                     <tr>
                         <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
                         <td><Badge value=p.priority.to_string()/></td>
-                        <td>{format!("{} of {}", p.approvals_received, p.approvals_required)}</td>
+                        <td>{format::approvals(p.approvals_received, p.approvals_required)}</td>
                         <td>{format::age(p.created_at, now)}</td>
                         <td>{p.issues.join("; ")}</td>
                     </tr>

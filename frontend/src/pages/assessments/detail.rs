@@ -7,9 +7,10 @@ use crate::address::href_with;
 use crate::api::{ApiError, Download};
 use crate::app::Ctx;
 use crate::components::{
-    Badge, CorrelationLink, DecisionForm, Empty, ErrorNotice, Loading, MaybeTime, Time,
+    BadAddress, Badge, CorrelationLink, DecisionForm, Empty, ErrorNotice, Loading, MaybeTime, Time,
     save_download,
 };
+use crate::format;
 use coordinator_api::approvals::Decision;
 use coordinator_api::assessments::{
     Assessment, AssessmentResults, AssessmentStatus, Review, ServerResult, Severity,
@@ -52,9 +53,8 @@ pub fn AssessmentPage() -> impl IntoView {
     move || match id.get() {
         Some(id) => view! { <AssessmentDetail id/> }.into_any(),
         None => view! {
-            <h1>"Assessment"</h1>
-            <p class="notice error" role="alert">"This address does not name an assessment."</p>
-            <A href="/assessments">"All assessments"</A>
+            <BadAddress heading="Assessment" names="an assessment"
+                back_href="/assessments" back_text="All assessments"/>
         }
         .into_any(),
     }
@@ -447,7 +447,7 @@ fn ProposalLinks(proposals: Vec<Proposal>) -> impl IntoView {
                             <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
                             <td><Badge value=p.priority.to_string()/></td>
                             <td><Badge value=p.status.to_string()/></td>
-                            <td>{format!("{} of {}", p.approvals_received, p.approvals_required)}</td>
+                            <td>{format::approvals(p.approvals_received, p.approvals_required)}</td>
                             <td><Time at=p.created_at/></td>
                         </tr>
                     }).collect_view()}

@@ -8,7 +8,8 @@ use super::execution::{
 };
 use crate::api::ApiError;
 use crate::app::Ctx;
-use crate::components::{Badge, CorrelationLink, Empty, ErrorNotice, Loading, Time};
+use crate::components::{BadAddress, Badge, CorrelationLink, Empty, ErrorNotice, Loading, Time};
+use crate::format;
 use chrono::Utc;
 use coordinator_api::approvals::{ApprovalRecord, Decision};
 use coordinator_api::events::Channel;
@@ -79,16 +80,13 @@ pub fn RemediationPage() -> impl IntoView {
             .with(|p| p.get("id"))
             .and_then(|raw| raw.parse::<ProposalId>().ok())
     });
-    move || {
-        match id.get() {
+    move || match id.get() {
         Some(id) => view! { <ProposalDetail id/> }.into_any(),
         None => view! {
-            <h1>"Remediation proposal"</h1>
-            <p class="notice error" role="alert">"This address does not name a remediation proposal."</p>
-            <A href="/remediations">"All remediations"</A>
+            <BadAddress heading="Remediation proposal" names="a remediation proposal"
+                back_href="/remediations" back_text="All remediations"/>
         }
         .into_any(),
-    }
     }
 }
 
@@ -236,7 +234,7 @@ fn ProposalHeader(proposal: Proposal) -> impl IntoView {
                 <span>"Priority "<Badge value=p.priority.to_string() attr:data-test="proposal-priority"/></span>" "
                 <span>
                     "Approvals "
-                    <strong data-test="approvals-count">{format!("{} of {}", p.approvals_received, p.approvals_required)}</strong>
+                    <strong data-test="approvals-count">{format::approvals(p.approvals_received, p.approvals_required)}</strong>
                 </span>
             </p>
             <p data-test="status-sentence">{sentence}</p>
