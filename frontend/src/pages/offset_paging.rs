@@ -3,7 +3,7 @@
 //! cursor instead; see `audit::paging`.)
 
 use crate::address::{Query, query_choice};
-use crate::components::{PageTurn, Pager, page_count};
+use crate::components::{Empty, PageTurn, Pager, page_count};
 use leptos::prelude::*;
 
 /// Rows per page of a list.
@@ -82,6 +82,46 @@ pub fn OffsetPager(paging: Paging, href: impl Fn(u64) -> String) -> impl IntoVie
             {paging.page_of().map(|text| view! { <span class="muted">{text}</span> })}
         </Pager>
     }
+}
+
+/// What an empty offset-paged list says: nothing at all yet, nothing under these filters, or
+/// a page past the end (a stale link).
+#[derive(Debug, Clone, Copy)]
+pub struct EmptyTexts {
+    pub nothing_yet: &'static str,
+    pub no_match: &'static str,
+}
+
+/// A page of an offset-paged list: its rows (`children`) and pager, or the empty state that
+/// fits.
+#[component]
+pub fn OffsetListing(
+    paging: Paging,
+    filtered: bool,
+    empty: EmptyTexts,
+    href: impl Fn(u64) -> String + 'static,
+    children: Children,
+) -> impl IntoView {
+    if paging.total == 0 {
+        let text = if filtered {
+            empty.no_match
+        } else {
+            empty.nothing_yet
+        };
+        return view! { <Empty text/> }.into_any();
+    }
+    if paging.shown == 0 {
+        return view! {
+            <Empty text="This page is past the end of the list."/>
+            <OffsetPager paging href/>
+        }
+        .into_any();
+    }
+    view! {
+        {children()}
+        <OffsetPager paging href/>
+    }
+    .into_any()
 }
 
 #[cfg(test)]

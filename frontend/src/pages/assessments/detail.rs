@@ -10,13 +10,13 @@ use crate::components::{
     BadAddress, Badge, CorrelationLink, DecisionForm, Empty, ErrorNotice, Loading, MaybeTime, Time,
     save_download,
 };
-use crate::format;
+use crate::pages::remediations::ProposalTable;
 use coordinator_api::approvals::Decision;
 use coordinator_api::assessments::{
     Assessment, AssessmentResults, AssessmentStatus, Review, ServerResult, Severity,
 };
 use coordinator_api::events::Channel;
-use coordinator_api::remediations::{Proposal, ProposalQuery};
+use coordinator_api::remediations::ProposalQuery;
 use coordinator_api::{AssessmentId, Permission};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -414,7 +414,7 @@ fn ProposalsOfAssessment(id: AssessmentId) -> impl IntoView {
                         let more = page.total > page.proposals.len() as u64;
                         let all = all.clone();
                         view! {
-                            <ProposalLinks proposals=page.proposals/>
+                            <ProposalTable proposals=page.proposals/>
                             {more.then(|| view! {
                                 <A href=all>{format!("All {} proposals of this assessment", page.total)}</A>
                             })}
@@ -424,36 +424,6 @@ fn ProposalsOfAssessment(id: AssessmentId) -> impl IntoView {
                 })}
             </Transition>
         </section>
-    }
-}
-
-#[component]
-fn ProposalLinks(proposals: Vec<Proposal>) -> impl IntoView {
-    view! {
-        <div class="table-wrap">
-            <table>
-                <thead>
-                    <tr>
-                        <th>"Proposal"</th>
-                        <th>"Priority"</th>
-                        <th>"Status"</th>
-                        <th>"Approvals"</th>
-                        <th>"Created"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {proposals.into_iter().map(|p| view! {
-                        <tr>
-                            <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
-                            <td><Badge value=p.priority.to_string()/></td>
-                            <td><Badge value=p.status.to_string()/></td>
-                            <td>{format::approvals(p.approvals_received, p.approvals_required)}</td>
-                            <td><Time at=p.created_at/></td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
     }
 }
 

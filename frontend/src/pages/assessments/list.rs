@@ -3,8 +3,10 @@
 
 use crate::address::{Query, choice, href_with, non_empty, query_choice, query_text};
 use crate::app::Ctx;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, MaybeTime, Time};
-use crate::pages::offset_paging::{OffsetPager, PAGE_SIZE, Paging, offset_param, query_offset};
+use crate::components::{Badge, ErrorNotice, Loading, MaybeTime, Time};
+use crate::pages::offset_paging::{
+    EmptyTexts, OffsetListing, PAGE_SIZE, Paging, offset_param, query_offset,
+};
 use coordinator_api::assessments::{
     Assessment, AssessmentPage, AssessmentQuery, AssessmentResults, AssessmentStatus,
     ComplianceStatus,
@@ -189,27 +191,17 @@ fn AssessmentListing(page: AssessmentPage, filter: AssessmentFilter) -> impl Int
         shown: page.assessments.len() as u64,
         total: page.total,
     };
-    if page.total == 0 {
-        let text = if filter.is_filtered() {
-            "No assessment matches these filters."
-        } else {
-            "No assessment has been requested yet."
-        };
-        return view! { <Empty text/> }.into_any();
-    }
+    let empty = EmptyTexts {
+        nothing_yet: "No assessment has been requested yet.",
+        no_match: "No assessment matches these filters.",
+    };
+    let filtered = filter.is_filtered();
     let href = move |offset| filter.at(offset).href();
-    if page.assessments.is_empty() {
-        return view! {
-            <Empty text="This page is past the end of the list."/>
-            <OffsetPager paging href/>
-        }
-        .into_any();
-    }
     view! {
-        <AssessmentTable assessments=page.assessments/>
-        <OffsetPager paging href/>
+        <OffsetListing paging filtered empty href>
+            <AssessmentTable assessments=page.assessments.clone()/>
+        </OffsetListing>
     }
-    .into_any()
 }
 
 #[component]

@@ -3,9 +3,11 @@
 
 use crate::address::{Query, choice, href_with, non_empty, query_choice, query_text};
 use crate::app::Ctx;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, Time};
+use crate::components::{Badge, ErrorNotice, Loading, Time};
 use crate::format;
-use crate::pages::offset_paging::{OffsetPager, PAGE_SIZE, Paging, offset_param, query_offset};
+use crate::pages::offset_paging::{
+    EmptyTexts, OffsetListing, PAGE_SIZE, Paging, offset_param, query_offset,
+};
 use coordinator_api::AssessmentId;
 use coordinator_api::events::Channel;
 use coordinator_api::remediations::{
@@ -177,31 +179,22 @@ fn ProposalListing(page: ProposalPage, filter: ProposalFilter) -> impl IntoView 
         shown: page.proposals.len() as u64,
         total: page.total,
     };
-    if page.total == 0 {
-        let text = if filter.is_filtered() {
-            "No remediation proposal matches these filters."
-        } else {
-            "No remediation has been proposed yet."
-        };
-        return view! { <Empty text/> }.into_any();
-    }
+    let empty = EmptyTexts {
+        nothing_yet: "No remediation has been proposed yet.",
+        no_match: "No remediation proposal matches these filters.",
+    };
+    let filtered = filter.is_filtered();
     let href = move |offset| filter.at(offset).href();
-    if page.proposals.is_empty() {
-        return view! {
-            <Empty text="This page is past the end of the list."/>
-            <OffsetPager paging href/>
-        }
-        .into_any();
-    }
     view! {
-        <ProposalTable proposals=page.proposals/>
-        <OffsetPager paging href/>
+        <OffsetListing paging filtered empty href>
+            <ProposalTable proposals=page.proposals.clone()/>
+        </OffsetListing>
     }
-    .into_any()
 }
 
+/// Proposals as a table, each linking to its page; also the proposals of one assessment.
 #[component]
-fn ProposalTable(proposals: Vec<Proposal>) -> impl IntoView {
+pub fn ProposalTable(proposals: Vec<Proposal>) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table data-test="proposals">

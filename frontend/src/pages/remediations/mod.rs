@@ -7,4 +7,4 @@ mod execution;
 mod list;
 
 pub use detail::RemediationPage;
-pub use list::RemediationsPage;
+pub use list::{ProposalTable, RemediationsPage};
