@@ -83,6 +83,28 @@ impl Live {
         self.revisions[index(channel)].get()
     }
 
+    /// Runs `fetch` again until no event arrived on `channels` while it ran. A view reloads
+    /// on every event, and two reloads can be answered out of order; without this the older
+    /// answer, arriving last, would stay on screen until the next event.
+    pub async fn settled<T, F>(&self, channels: &[Channel], fetch: impl Fn() -> F) -> T
+    where
+        F: std::future::Future<Output = T>,
+    {
+        let seen = |live: &Live| -> u64 {
+            channels
+                .iter()
+                .map(|c| live.revisions[index(*c)].get_untracked())
+                .sum()
+        };
+        loop {
+            let before = seen(self);
+            let value = fetch().await;
+            if seen(self) == before {
+                return value;
+            }
+        }
+    }
+
     fn bump(&self, channels: &[Channel]) {
         for channel in channels {
             self.revisions[index(*channel)].update(|r| *r += 1);

@@ -229,24 +229,33 @@ impl Browser {
             if let Some(element) = self.all(css).await.into_iter().next() {
                 return element;
             }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "nothing matched `{css}` on {} within {PATIENCE:?}",
-                self.current_url().await
-            );
+            if started.elapsed() >= PATIENCE {
+                let shot = self.downloads.join("failure.png");
+                self.screenshot(&shot).await;
+                panic!(
+                    "nothing matched `{css}` on {} within {PATIENCE:?} (screenshot: {})",
+                    self.current_url().await,
+                    shot.display()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    /// Waits until `check` answers true, re-evaluating it every 100 ms.
+    /// Waits until `check` answers true, re-evaluating it every 100 ms. On a timeout the
+    /// page is kept as `failure.png` beside the downloads, to see what the browser showed.
     pub async fn wait_for(&self, what: &str, check: impl AsyncFn() -> bool) {
         let started = Instant::now();
         while !check().await {
-            assert!(
-                started.elapsed() < PATIENCE,
-                "waited {PATIENCE:?} for {what} on {}",
-                self.current_url().await
-            );
+            if started.elapsed() >= PATIENCE {
+                let shot = self.downloads.join("failure.png");
+                self.screenshot(&shot).await;
+                panic!(
+                    "waited {PATIENCE:?} for {what} on {} (screenshot: {})",
+                    self.current_url().await,
+                    shot.display()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

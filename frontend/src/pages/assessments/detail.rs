@@ -67,7 +67,11 @@ fn AssessmentDetail(id: AssessmentId) -> impl IntoView {
     let assessment = LocalResource::new(move || {
         live.revision(Channel::Assessments);
         let api = ctx.api();
-        async move { api.assessment(id).await.map(|r| r.assessment) }
+        async move {
+            live.settled(&[Channel::Assessments], || api.assessment(id))
+                .await
+                .map(|r| r.assessment)
+        }
     });
     let review = Action::new_local(move |(decision, reason): &(Decision, String)| {
         let (decision, reason) = (*decision, reason.clone());

@@ -94,12 +94,21 @@ pub fn RemediationPage() -> impl IntoView {
 fn ProposalDetail(id: ProposalId) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let live = ctx.live;
+    const PROPOSAL_CHANNELS: [Channel; 3] = [
+        Channel::Remediations,
+        Channel::Approvals,
+        Channel::Executions,
+    ];
     let proposal = LocalResource::new(move || {
-        live.revision(Channel::Remediations);
-        live.revision(Channel::Approvals);
-        live.revision(Channel::Executions);
+        for channel in PROPOSAL_CHANNELS {
+            live.revision(channel);
+        }
         let api = ctx.api();
-        async move { api.proposal(id).await.map(|r| r.proposal) }
+        async move {
+            live.settled(&PROPOSAL_CHANNELS, || api.proposal(id))
+                .await
+                .map(|r| r.proposal)
+        }
     });
     let loaded =
         Memo::new(move |_| proposal.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
@@ -114,13 +123,19 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
     let shown_run = Memo::new(move |_| chosen_run.get().or(execution_id.get()));
     let execution = LocalResource::new(move || {
         live.revision(Channel::Executions);
-        let latest = shown_run.get();
+        shown_run.track();
         let api = ctx.api();
         async move {
-            match latest {
-                Some(run) => api.execution(run).await.map(|r| Some(r.execution)),
-                None => Ok(None),
-            }
+            live.settled(&[Channel::Executions], || {
+                let (api, run) = (api.clone(), shown_run.get_untracked());
+                async move {
+                    match run {
+                        Some(run) => api.execution(run).await.map(|r| Some(r.execution)),
+                        None => Ok(None),
+                    }
+                }
+            })
+            .await
         }
     });
 
