@@ -18,6 +18,8 @@ use std::collections::VecDeque;
 
 /// Lines kept in the activity feed.
 const FEED: usize = 25;
+/// Longer than several sampling intervals (15 s by default).
+const SILENCE_LIMIT_MS: u32 = 90_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
@@ -83,9 +85,9 @@ impl Live {
         self.revisions[index(channel)].get()
     }
 
-    /// Runs `fetch` again until no event arrived on `channels` while it ran. A view reloads
-    /// on every event, and two reloads can be answered out of order; without this the older
-    /// answer, arriving last, would stay on screen until the next event.
+    /// Runs `fetch` again until no event arrived on `channels` while it ran, so what a view
+    /// settles on is never older than the last event it was told about, however events and
+    /// answers interleave.
     pub async fn settled<T, F>(&self, channels: &[Channel], fetch: impl Fn() -> F) -> T
     where
         F: std::future::Future<Output = T>,
@@ -186,7 +188,16 @@ impl Live {
         {
             return false;
         }
-        while let Some(message) = read.next().await {
+        loop {
+            // The page cannot see the coordinator's pings, but machine samples arrive on
+            // `metrics` every few seconds: a connection silent for this long is dead even
+            // if the browser has not noticed, and is replaced.
+            let silence = gloo_timers::future::TimeoutFuture::new(SILENCE_LIMIT_MS);
+            let message = match futures_util::future::select(read.next(), silence).await {
+                futures_util::future::Either::Left((Some(message), _)) => message,
+                futures_util::future::Either::Left((None, _))
+                | futures_util::future::Either::Right(_) => break,
+            };
             if self.generation.get_value() != mine {
                 return false;
             }

@@ -250,10 +250,14 @@ impl Browser {
             if started.elapsed() >= PATIENCE {
                 let shot = self.downloads.join("failure.png");
                 self.screenshot(&shot).await;
+                let text = self
+                    .script("return document.body.innerText;", Value::Array(vec![]))
+                    .await;
                 panic!(
-                    "waited {PATIENCE:?} for {what} on {} (screenshot: {})",
+                    "waited {PATIENCE:?} for {what} on {} (screenshot: {}); the page read:\n{}",
                     self.current_url().await,
-                    shot.display()
+                    shot.display(),
+                    text.as_str().unwrap_or_default()
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -126,16 +126,25 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
         shown_run.track();
         let api = ctx.api();
         async move {
-            live.settled(&[Channel::Executions], || {
-                let (api, run) = (api.clone(), shown_run.get_untracked());
-                async move {
-                    match run {
-                        Some(run) => api.execution(run).await.map(|r| Some(r.execution)),
-                        None => Ok(None),
-                    }
+            // An answer about a run no longer shown (the person just started another) is
+            // asked again for the run shown now.
+            loop {
+                let run = shown_run.get_untracked();
+                let answer = live
+                    .settled(&[Channel::Executions], || {
+                        let api = api.clone();
+                        async move {
+                            match run {
+                                Some(run) => api.execution(run).await.map(|r| Some(r.execution)),
+                                None => Ok(None),
+                            }
+                        }
+                    })
+                    .await;
+                if shown_run.get_untracked() == run {
+                    return answer;
                 }
-            })
-            .await
+            }
         }
     });
 
