@@ -185,7 +185,7 @@ fn Navigation() -> impl IntoView {
     let connection = ctx.live.connection;
     let state_class = move || match connection.get() {
         Connection::Live => "conn conn-live",
-        Connection::Connecting | Connection::Reconnecting(_) => "conn conn-retry",
+        Connection::Connecting | Connection::Reconnecting => "conn conn-retry",
         Connection::Off => "conn conn-off",
     };
     view! {

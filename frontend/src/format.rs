@@ -101,6 +101,23 @@ pub fn from_local_input<Tz: TimeZone>(
         .ok_or_else(|| format!("{value} does not exist in your time zone (a clock change)."))
 }
 
+/// The end of a range typed as a local time: a time given to the minute covers that whole
+/// minute, so "to 10:30" includes what happened at 10:30:40.
+pub fn until_local_input<Tz: TimeZone>(
+    value: &str,
+    zone: &Tz,
+) -> Result<Option<DateTime<Utc>>, String> {
+    let at = from_local_input(value, zone)?;
+    let to_the_minute = NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M").is_ok();
+    Ok(at.map(|at| {
+        if to_the_minute {
+            at + chrono::Duration::milliseconds(59_999)
+        } else {
+            at
+        }
+    }))
+}
+
 /// How many of the approvals a change needs it has: `1 of 2`.
 pub fn approvals(received: u32, required: u32) -> String {
     format!("{received} of {required}")
@@ -110,6 +127,20 @@ pub fn approvals(received: u32, required: u32) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn an_end_given_to_the_minute_covers_the_minute() {
+        let utc = Utc;
+        let end = until_local_input("2026-11-21T10:30", &utc)
+            .unwrap()
+            .unwrap();
+        assert_eq!(end.to_rfc3339(), "2026-11-21T10:30:59.999+00:00");
+        let exact = until_local_input("2026-11-21T10:30:15", &utc)
+            .unwrap()
+            .unwrap();
+        assert_eq!(exact.to_rfc3339(), "2026-11-21T10:30:15+00:00");
+        assert_eq!(until_local_input(" ", &utc).unwrap(), None);
+    }
 
     #[test]
     fn ages_and_durations_read_naturally() {

@@ -25,8 +25,8 @@ const SILENCE_LIMIT_MS: u32 = 90_000;
 pub enum Connection {
     Connecting,
     Live,
-    /// Lost; trying again in this many seconds.
-    Reconnecting(u32),
+    /// Lost; trying again, waiting longer after each failure.
+    Reconnecting,
     /// Signed out: nothing to follow.
     Off,
 }
@@ -36,8 +36,7 @@ impl Connection {
         match self {
             Connection::Connecting => "Connecting…".to_owned(),
             Connection::Live => "Live".to_owned(),
-            Connection::Reconnecting(0) => "Reconnecting…".to_owned(),
-            Connection::Reconnecting(s) => format!("Offline, retrying in {s}s"),
+            Connection::Reconnecting => "Offline, reconnecting…".to_owned(),
             Connection::Off => "Not connected".to_owned(),
         }
     }
@@ -164,8 +163,7 @@ impl Live {
                     return;
                 }
                 let delay = tracker.next_delay_ms();
-                live.connection
-                    .set(Connection::Reconnecting(delay.div_ceil(1000)));
+                live.connection.set(Connection::Reconnecting);
                 gloo_timers::future::TimeoutFuture::new(delay).await;
             }
         });

@@ -5,7 +5,7 @@
 //! `/api/v1/audit/logs?correlationId=abc` means.
 
 use crate::address::{Query, href_with, non_empty, query_choice, query_text, search};
-use crate::format::{from_local_input, to_local_input};
+use crate::format::{from_local_input, to_local_input, until_local_input};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use coordinator_api::audit::{AuditQuery, AuditResult};
 use std::fmt::Display;
@@ -234,7 +234,8 @@ impl FilterForm {
         };
         let start =
             from_local_input(&self.start, zone).map_err(|problem| format!("Start: {problem}"))?;
-        let end = from_local_input(&self.end, zone).map_err(|problem| format!("End: {problem}"))?;
+        let end =
+            until_local_input(&self.end, zone).map_err(|problem| format!("End: {problem}"))?;
         if let (Some(start), Some(end)) = (start, end)
             && start > end
         {
