@@ -9,6 +9,41 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// Limits of a rule, here so the coordinator and the dashboard's form cannot disagree.
+pub mod rules {
+    pub const NAME_MAX: usize = 64;
+    pub const CONDITION_MAX: usize = 128;
+    pub const WEBHOOK_MAX: usize = 512;
+
+    /// 1 to 64 letters, digits, `-`, `_` or `.` (after trimming).
+    pub fn check_name(name: &str) -> Result<(), String> {
+        let name = name.trim();
+        let valid = !name.is_empty()
+            && name.len() <= NAME_MAX
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if valid {
+            Ok(())
+        } else {
+            Err(format!(
+                "name must be 1 to {NAME_MAX} letters, digits, '-', '_' or '.'"
+            ))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn names_follow_the_rule() {
+            assert!(super::check_name(" cpu-high.1_a ").is_ok());
+            assert!(super::check_name("").is_err());
+            assert!(super::check_name("cpu high").is_err());
+            assert!(super::check_name(&"a".repeat(65)).is_err());
+        }
+    }
+}
+
 wire_enum! {
     /// What a rule watches.
     pub enum AlertMetric {

@@ -7,7 +7,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::Utc;
-use coordinator_api::alerts::{Alert, AlertQuery, AlertRule, AlertRuleRequest, AlertStatus};
+use coordinator_api::alerts::{Alert, AlertQuery, AlertRule, AlertRuleRequest, AlertStatus, rules};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -30,30 +30,23 @@ pub fn to_wire(rule: alert_rule::Model) -> AlertRule {
 }
 
 fn validate(request: &AlertRuleRequest) -> ApiResult<String> {
+    rules::check_name(&request.name).map_err(ApiError::validation)?;
     let name = request.name.trim();
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        return Err(ApiError::validation(
-            "name must be 1 to 64 letters, digits, '-', '_' or '.'",
-        ));
-    }
-    if request.condition.len() > 128 {
-        return Err(ApiError::validation(
-            "condition must be at most 128 characters",
-        ));
+    if request.condition.len() > rules::CONDITION_MAX {
+        return Err(ApiError::validation(format!(
+            "condition must be at most {} characters",
+            rules::CONDITION_MAX
+        )));
     }
     Condition::parse(&request.condition)
         .map_err(|e| ApiError::validation(format!("condition: {e}")))?;
     if let Some(url) = &request.webhook_url
-        && (url.len() > 512 || !is_plain_http_url(url))
+        && (url.len() > rules::WEBHOOK_MAX || !is_plain_http_url(url))
     {
-        return Err(ApiError::validation(
-            "webhookUrl must be an http:// URL of at most 512 characters (post to a local relay for https)",
-        ));
+        return Err(ApiError::validation(format!(
+            "webhookUrl must be an http:// URL of at most {} characters (post to a local relay for https)",
+            rules::WEBHOOK_MAX
+        )));
     }
     Ok(name.to_owned())
 }

@@ -34,9 +34,6 @@ const M_COST: u32 = 19_456;
 const T_COST: u32 = 2;
 const P_COST: u32 = 1;
 
-pub const MIN_PASSWORD_CHARS: usize = 12;
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-
 fn hasher() -> anyhow::Result<Argon2<'static>> {
     let params =
         Params::new(M_COST, T_COST, P_COST, None).map_err(|e| anyhow!("argon2 parameters: {e}"))?;
@@ -45,17 +42,7 @@ fn hasher() -> anyhow::Result<Argon2<'static>> {
 
 /// Checks a new password against the policy; the message names the rule, never the value.
 pub fn check_policy(password: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "password must be at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!(
-            "password must be at most {MAX_PASSWORD_BYTES} bytes"
-        ));
-    }
-    Ok(())
+    coordinator_api::users::rules::check_password(password)
 }
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {

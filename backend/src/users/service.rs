@@ -18,17 +18,7 @@ use serde_json::json;
 
 /// 3 to 64 characters: letters, digits, `.`, `_`, `-`, `@`.
 pub fn check_username(username: &str) -> ApiResult<()> {
-    let valid = (3..=64).contains(&username.len())
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            "username must be 3 to 64 characters of letters, digits, '.', '_', '-' or '@'",
-        ))
-    }
+    coordinator_api::users::rules::check_username(username).map_err(ApiError::validation)
 }
 
 fn check_password(password: &str) -> ApiResult<()> {

@@ -8,14 +8,12 @@ use crate::api::ApiError;
 use crate::app::Ctx;
 use crate::components::{Badge, Confirmation, Empty, ErrorNotice, Loading, Time};
 use coordinator_api::alerts::{
-    AlertAction, AlertMetric, AlertRule, AlertRuleRequest, AlertSeverity,
+    AlertAction, AlertMetric, AlertRule, AlertRuleRequest, AlertSeverity, rules,
 };
 use coordinator_api::events::Channel;
 use leptos::prelude::*;
 
 pub const OPERATORS: [&str; 4] = [">", ">=", "<", "<="];
-const NAME_MAX: usize = 64;
-const WEBHOOK_MAX: usize = 512;
 
 /// What the threshold of `metric` is counted in.
 pub fn unit(metric: AlertMetric) -> &'static str {
@@ -89,17 +87,8 @@ impl RuleForm {
 
     /// The request to send, or what to correct first, in words for the reader.
     pub fn to_request(&self) -> Result<AlertRuleRequest, String> {
+        rules::check_name(&self.name).map_err(|rule| format!("The {rule}."))?;
         let name = self.name.trim();
-        if name.is_empty()
-            || name.len() > NAME_MAX
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(format!(
-                "The name must be 1 to {NAME_MAX} letters, digits, '-', '_' or '.'."
-            ));
-        }
         let threshold = self.threshold.trim();
         if !threshold.parse::<f64>().is_ok_and(f64::is_finite) {
             return Err("The threshold must be a number, such as 90 or 2.5.".to_owned());
@@ -107,9 +96,10 @@ impl RuleForm {
         let webhook = self.webhook.trim();
         let webhook_url = if webhook.is_empty() {
             None
-        } else if webhook.len() > WEBHOOK_MAX || !webhook.starts_with("http://") {
+        } else if webhook.len() > rules::WEBHOOK_MAX || !webhook.starts_with("http://") {
             return Err(format!(
-                "The webhook must be an http:// address of at most {WEBHOOK_MAX} characters (https is not supported: post to a local relay)."
+                "The webhook must be an http:// address of at most {} characters (https is not supported: post to a local relay).",
+                rules::WEBHOOK_MAX
             ));
         } else {
             Some(webhook.to_owned())
@@ -285,7 +275,7 @@ fn RuleEditor(
             <h3 id="rule-form-heading">"Add or replace a rule"</h3>
             <div class="filters">
                 <label for="rule-name">"Name"
-                    <input id="rule-name" required maxlength=NAME_MAX autocomplete="off" spellcheck="false"
+                    <input id="rule-name" required maxlength=rules::NAME_MAX autocomplete="off" spellcheck="false"
                         prop:value=move || form.with(|f| f.name.clone())
                         on:input=move |ev| form.update(|f| f.name = event_target_value(&ev))/>
                 </label>
@@ -344,7 +334,7 @@ fn RuleEditor(
                     </select>
                 </label>
                 <label for="rule-webhook" class="grow">"Webhook (optional, http:// only)"
-                    <input id="rule-webhook" type="url" maxlength=WEBHOOK_MAX autocomplete="off" spellcheck="false"
+                    <input id="rule-webhook" type="url" maxlength=rules::WEBHOOK_MAX autocomplete="off" spellcheck="false"
                         prop:value=move || form.with(|f| f.webhook.clone())
                         on:input=move |ev| form.update(|f| f.webhook = event_target_value(&ev))/>
                 </label>

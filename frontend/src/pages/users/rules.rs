@@ -2,38 +2,34 @@
 //! word. The limits mirror the coordinator's, so most mistakes show without a round trip.
 
 use crate::format;
+use coordinator_api::users::rules;
 use coordinator_api::{Role, UserId};
 
-pub const MIN_PASSWORD_CHARS: usize = 12;
-const MAX_PASSWORD_BYTES: usize = 1024;
+pub use coordinator_api::users::rules::MIN_PASSWORD_CHARS;
 
-/// 3 to 64 characters of letters, digits, `.`, `_`, `-` and `@`.
+/// The coordinator's own username rule, worded for the form.
 pub fn username_problem(username: &str) -> Option<String> {
-    let valid = (3..=64).contains(&username.len())
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    (!valid).then(|| {
-        "The username must be 3 to 64 characters of letters, digits, '.', '_', '-' or '@'."
-            .to_owned()
-    })
+    rules::check_username(username).err().map(sentence)
 }
 
 /// A new password, typed twice.
 pub fn password_problem(password: &str, confirmation: &str) -> Option<String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        Some(format!(
-            "The password must be at least {MIN_PASSWORD_CHARS} characters."
-        ))
-    } else if password.len() > MAX_PASSWORD_BYTES {
-        Some(format!(
-            "The password must be at most {MAX_PASSWORD_BYTES} bytes."
-        ))
+    if let Err(problem) = rules::check_password(password) {
+        Some(sentence(&problem))
     } else if password != confirmation {
         Some("The two passwords differ; type the same password twice.".to_owned())
     } else {
         None
     }
+}
+
+/// The coordinator's rule messages (`password must be …`) as a sentence for a form.
+fn sentence(rule: &str) -> String {
+    let mut text = format!("The {rule}");
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
 }
 
 pub fn new_user_problem(username: &str, password: &str, confirmation: &str) -> Option<String> {
@@ -80,14 +76,17 @@ mod tests {
     fn passwords_are_long_enough_and_confirmed() {
         let good = "correct horse battery";
         assert_eq!(password_problem(good, good), None);
-        assert!(password_problem("short", "short").is_some_and(|p| p.contains("at least 12")));
+        assert_eq!(
+            password_problem("short", "short").as_deref(),
+            Some("The password must be at least 12 characters.")
+        );
         assert!(
             password_problem(good, "correct horse battery!").is_some_and(|p| p.contains("differ"))
         );
         // Counted in characters, as the coordinator counts them.
         let accented = "éééééééééééé";
         assert_eq!(password_problem(accented, accented), None);
-        let huge = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        let huge = "x".repeat(rules::MAX_PASSWORD_BYTES + 1);
         assert!(password_problem(&huge, &huge).is_some());
     }
 
