@@ -300,6 +300,28 @@ impl Browser {
         .await;
     }
 
+    /// Types into whatever has the focus, as a person at the keyboard would; `\u{E004}` is
+    /// Tab and `\u{E007}` is Enter.
+    pub async fn keys(&self, text: &str) {
+        let active = self.command("GET", "/element/active", Value::Null).await;
+        let id = active[ELEMENT_KEY].as_str().unwrap().to_owned();
+        self.command(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    /// The `id` of the element that has the focus.
+    pub async fn focused_id(&self) -> String {
+        self.script("return document.activeElement.id;", Value::Array(vec![]))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub async fn text(&self, element: &Element) -> String {
         self.command("GET", &format!("/element/{}/text", element.0), Value::Null)
             .await
