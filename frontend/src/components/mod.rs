@@ -11,7 +11,7 @@ mod pager;
 mod states;
 
 pub use bad_address::BadAddress;
-pub use chart::LineChart;
+pub use chart::{ChartPoint, LineChart};
 pub use confirm::Confirmation;
 pub use correlation::CorrelationLink;
 pub use decision::DecisionForm;

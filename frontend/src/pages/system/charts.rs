@@ -74,7 +74,7 @@ pub fn HistoryCharts() -> impl IntoView {
             series.update(|s| s.push(at, &system));
         }
     });
-    let values = move |figure: Figure| Signal::derive(move || series.with(|s| s.values(figure)));
+    let points = move |figure: Figure| Signal::derive(move || series.with(|s| s.points(figure)));
     let empty_text = move || {
         format!(
             "No machine sample was taken in {}.",
@@ -97,10 +97,10 @@ pub fn HistoryCharts() -> impl IntoView {
                 .map(|error| view! { <ErrorNotice error/> })}
             <Show when=move || !series.with(Series::is_empty) fallback=move || view! { <Empty text=empty_text()/> }>
                 <div class="charts" data-test="charts">
-                    <LineChart title="CPU" values=values(Figure::Cpu) max=100.0 format=format::percent/>
-                    <LineChart title="Memory" values=values(Figure::Memory) max=100.0 format=format::percent/>
-                    <LineChart title="Disk" values=values(Figure::Disk) max=100.0 format=format::percent/>
-                    <LineChart title="Network in + out" values=values(Figure::Network) format=format::rate/>
+                    <LineChart title="CPU" points=points(Figure::Cpu) max=100.0 format=format::percent/>
+                    <LineChart title="Memory" points=points(Figure::Memory) max=100.0 format=format::percent/>
+                    <LineChart title="Disk" points=points(Figure::Disk) max=100.0 format=format::percent/>
+                    <LineChart title="Network in + out" points=points(Figure::Network) format=format::rate/>
                 </div>
             </Show>
         </Transition>

@@ -1,6 +1,7 @@
 //! The machine's figures over time, for the charts: stored samples first, then the live ones
 //! as they arrive, in a series of bounded length whatever the range.
 
+use crate::components::ChartPoint;
 use chrono::{DateTime, Utc};
 use coordinator_api::monitoring::{MetricsSample, ServiceHealth, SystemMetrics};
 use std::collections::{BTreeMap, VecDeque};
@@ -113,6 +114,24 @@ impl Bucket {
     }
 }
 
+/// How many usual steps between two points make a gap.
+const GAP_FACTOR: i64 = 3;
+
+/// The median distance between neighbouring points, in buckets: the sampling interval as
+/// the chart sees it, whatever `METRICS_INTERVAL` is.
+fn usual_step(buckets: &VecDeque<Bucket>) -> i64 {
+    let mut steps: Vec<i64> = buckets
+        .iter()
+        .zip(buckets.iter().skip(1))
+        .map(|(a, b)| b.slot - a.slot)
+        .collect();
+    if steps.is_empty() {
+        return 1;
+    }
+    steps.sort_unstable();
+    steps[steps.len() / 2].max(1)
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
     range: Range,
@@ -173,8 +192,29 @@ impl Series {
         }
     }
 
-    pub fn values(&self, figure: Figure) -> Vec<f64> {
-        self.buckets.iter().map(|b| b.mean(figure)).collect()
+    /// The points of `figure` placed by time across the range, which ends at the newest
+    /// sample. Where the distance to the previous point is several times the usual one
+    /// (samples missing: the coordinator was stopped), the line breaks.
+    pub fn points(&self, figure: Figure) -> Vec<ChartPoint> {
+        let Some(last) = self.buckets.back().map(|b| b.slot) else {
+            return Vec::new();
+        };
+        let span = (self.range.seconds() / self.range.bucket_seconds()).max(1);
+        let first = last - span;
+        let gap = usual_step(&self.buckets) * GAP_FACTOR;
+        let mut previous: Option<i64> = None;
+        self.buckets
+            .iter()
+            .map(|bucket| {
+                let after_gap = previous.is_some_and(|p| bucket.slot - p > gap);
+                previous = Some(bucket.slot);
+                ChartPoint {
+                    x: (bucket.slot - first) as f64 / span as f64,
+                    y: bucket.mean(figure),
+                    after_gap,
+                }
+            })
+            .collect()
     }
 }
 
@@ -218,6 +258,10 @@ mod tests {
         }
     }
 
+    fn ys(series: &Series, figure: Figure) -> Vec<f64> {
+        series.points(figure).iter().map(|p| p.y).collect()
+    }
+
     fn start() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap()
     }
@@ -231,9 +275,29 @@ mod tests {
             })
             .collect();
         let series = Series::from_samples(Range::Hour, &samples);
-        assert_eq!(series.values(Figure::Cpu), vec![0.0, 10.0, 20.0, 30.0]);
-        assert_eq!(series.values(Figure::Memory), vec![50.0; 4]);
-        assert_eq!(series.values(Figure::Network), vec![128.0; 4]);
+        assert_eq!(ys(&series, Figure::Cpu), vec![0.0, 10.0, 20.0, 30.0]);
+        assert_eq!(ys(&series, Figure::Memory), vec![50.0; 4]);
+        assert_eq!(ys(&series, Figure::Network), vec![128.0; 4]);
+        // The newest sample sits at the right edge; a minute of an hour is a sliver.
+        let points = series.points(Figure::Cpu);
+        assert_eq!(points.last().map(|p| p.x), Some(1.0));
+        assert!(points[0].x > 0.98 && points[0].x < 1.0, "{points:?}");
+        assert!(points.iter().all(|p| !p.after_gap));
+    }
+
+    #[test]
+    fn time_without_samples_breaks_the_line() {
+        let at = |minutes: i64| MetricsSample {
+            timestamp: start() + Duration::minutes(minutes),
+            system: system(20.0),
+        };
+        let series = Series::from_samples(Range::Hour, &[at(0), at(1), at(30), at(31)]);
+        let gaps: Vec<bool> = series
+            .points(Figure::Cpu)
+            .iter()
+            .map(|p| p.after_gap)
+            .collect();
+        assert_eq!(gaps, [false, false, true, false]);
     }
 
     #[test]
@@ -243,7 +307,7 @@ mod tests {
         series.push(start(), &system(10.0));
         series.push(start() + Duration::seconds(30), &system(30.0));
         series.push(start() + Duration::seconds(120), &system(50.0));
-        assert_eq!(series.values(Figure::Cpu), vec![20.0, 50.0]);
+        assert_eq!(ys(&series, Figure::Cpu), vec![20.0, 50.0]);
     }
 
     #[test]
@@ -252,7 +316,7 @@ mod tests {
         series.push(start(), &system(10.0));
         series.push(start(), &system(90.0));
         series.push(start() - Duration::seconds(15), &system(90.0));
-        assert_eq!(series.values(Figure::Cpu), vec![10.0]);
+        assert_eq!(ys(&series, Figure::Cpu), vec![10.0]);
     }
 
     #[test]
@@ -261,9 +325,9 @@ mod tests {
         for i in 0..2000 {
             series.push(start() + Duration::seconds(5 * i), &system(1.0));
         }
-        assert_eq!(series.values(Figure::Cpu).len(), MAX_POINTS as usize);
+        assert_eq!(ys(&series, Figure::Cpu).len(), MAX_POINTS as usize);
         series.push(start() + Duration::hours(5), &system(2.0));
-        assert_eq!(series.values(Figure::Cpu), vec![2.0]);
+        assert_eq!(ys(&series, Figure::Cpu), vec![2.0]);
         assert!(!series.is_empty());
         assert!(Series::new(Range::Day).is_empty());
     }
