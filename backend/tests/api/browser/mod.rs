@@ -23,22 +23,26 @@ fn artifacts() -> PathBuf {
 }
 
 /// A browser window on the dashboard of `app`, and the place its screenshots go.
-struct Dashboard<'a> {
-    app: &'a TestApp,
+struct Dashboard {
+    /// The coordinator's address: it outlives restarts of the coordinator.
+    address: String,
     browser: Browser,
 }
 
-impl<'a> Dashboard<'a> {
+impl Dashboard {
     /// `name` keeps this test's downloads apart from those of tests running beside it.
-    async fn open(app: &'a TestApp, driver: &Driver, name: &str, width: u32, height: u32) -> Self {
+    async fn open(app: &TestApp, driver: &Driver, name: &str, width: u32, height: u32) -> Self {
         let downloads = artifacts().join("downloads").join(name);
         let _ = std::fs::remove_dir_all(&downloads);
         let browser = Browser::open(driver, downloads, width, height).await;
-        Self { app, browser }
+        Self {
+            address: app.address.clone(),
+            browser,
+        }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.app.address)
+        format!("{}{path}", self.address)
     }
 
     /// Opens `path`; without a session the dashboard asks to sign in first and then returns
@@ -464,6 +468,43 @@ async fn an_ended_session_returns_to_the_page_it_left() {
         errors.is_empty(),
         "console errors after the session ended: {errors:#?}"
     );
+    page.browser.close().await;
+    app.teardown().await;
+}
+
+/// The coordinator restarts under an open dashboard: the page says it is offline, reconnects
+/// by itself, and shows what happened meanwhile without being reloaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_reconnects_and_misses_nothing() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
+    let world = World::new(&app).await;
+    let driver = Driver::start().await;
+    let page = Dashboard::open(&app, &driver, "reconnect", 1280, 900).await;
+    page.sign_in_at("/remediations", "approver-one", PASSWORD)
+        .await;
+    page.browser
+        .wait_for_text("[data-test=connection]", "Live")
+        .await;
+    // A mark a reload would wipe.
+    page.browser
+        .script("window.notReloaded = true;", json!([]))
+        .await;
+
+    app.restart().await;
+    let proposal = world.propose(&app, "high").await;
+
+    page.browser
+        .find(&format!("table a[href='/remediations/{proposal}']"))
+        .await;
+    page.browser
+        .wait_for_text("[data-test=connection]", "Live")
+        .await;
+    let same_page = page
+        .browser
+        .script("return window.notReloaded === true;", json!([]))
+        .await;
+    assert_eq!(same_page, json!(true), "the page was reloaded");
+    page.assert_no_console_errors("across the restart").await;
     page.browser.close().await;
     app.teardown().await;
 }
