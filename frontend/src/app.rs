@@ -14,8 +14,7 @@ use leptos_router::path;
 /// means the session is over (expired or revoked), wherever in the dashboard it happened.
 #[derive(Clone)]
 pub struct Guarded {
-    session: RwSignal<Option<Session>>,
-    live: Live,
+    ctx: Ctx,
 }
 
 impl Transport for Guarded {
@@ -25,12 +24,11 @@ impl Transport for Guarded {
         // Only the current session can end this way: a slow answer to a request of an earlier
         // session must not sign out the person who has signed in since.
         let current = self
+            .ctx
             .session
             .with_untracked(|s| s.as_ref().map(|s| s.token.clone()));
         if response.status == 401 && token.is_some() && token == current {
-            self.live.stop();
-            session::clear();
-            self.session.set(None);
+            self.ctx.end_session();
         }
         Ok(response)
     }
@@ -53,13 +51,7 @@ impl Ctx {
         let token = self
             .session
             .with_untracked(|s| s.as_ref().map(|s| s.token.clone()));
-        Api::new(
-            Guarded {
-                session: self.session,
-                live: self.live,
-            },
-            token,
-        )
+        Api::new(Guarded { ctx: *self }, token)
     }
 
     /// Whether to offer an action. The coordinator checks again on every request.
@@ -72,19 +64,23 @@ impl Ctx {
         session::save(&session);
         let (token, expires_at) = (session.token.clone(), session.expires_at);
         self.session.set(Some(session));
-        let signals = *self;
-        self.live.start(token, expires_at, move || {
-            session::clear();
-            signals.session.set(None);
-        });
+        let ctx = *self;
+        self.live
+            .start(token, expires_at, move || ctx.end_session());
+    }
+
+    /// Forgets the session everywhere: the live connection, the tab's storage and the
+    /// signal every view follows (which sends the reader to sign in).
+    fn end_session(&self) {
+        self.live.stop();
+        session::clear();
+        self.session.set(None);
     }
 
     pub fn sign_out(&self) {
         let api = self.api();
         self.signed_out.set_value(true);
-        self.live.stop();
-        session::clear();
-        self.session.set(None);
+        self.end_session();
         leptos::task::spawn_local(async move {
             // Revokes the token; the page has already forgotten it either way.
             let _ = api.logout().await;
