@@ -16,7 +16,8 @@ wire_enum! {
         Approver = "approver",
         /// Requests assessments, proposes remediations and views results.
         User = "user",
-        /// Reads logs, metrics and results; changes nothing.
+        /// Reads the audit log, metrics, alerts and the server registry; changes nothing.
+        /// Assessment results and remediations are for users and above.
         Viewer = "viewer",
     }
 }
@@ -71,13 +72,7 @@ wire_enum! {
 
 use Permission::*;
 
-const VIEWER: &[Permission] = &[
-    ViewServers,
-    ViewAudit,
-    ViewMetrics,
-    ViewAssessments,
-    ViewRemediations,
-];
+const VIEWER: &[Permission] = &[ViewServers, ViewAudit, ViewMetrics];
 
 const USER: &[Permission] = &[
     ViewServers,

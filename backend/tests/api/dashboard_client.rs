@@ -89,7 +89,7 @@ async fn the_client_signs_in_and_reports_errors_in_the_contracts_words() {
     let permissions = vera.permissions().await.unwrap();
     assert_eq!(permissions.role, Role::Viewer);
 
-    // A viewer may read but not decide: the server says so, whatever the dashboard offers.
+    // A viewer may not decide: the server says so, whatever the dashboard offers.
     let forbidden = vera
         .decide(ProposalId(1), Decision::Approved, "looks fine")
         .await
@@ -99,7 +99,12 @@ async fn the_client_signs_in_and_reports_errors_in_the_contracts_words() {
         (403, "forbidden")
     );
 
-    let missing = vera.assessment(AssessmentId(999)).await.unwrap_err();
+    // A viewer reads the log, not the results, whether or not the assessment exists.
+    let refused = vera.assessment(AssessmentId(999)).await.unwrap_err();
+    assert_eq!((refused.status, refused.code.as_str()), (403, "forbidden"));
+    app.user("rhea", "user").await;
+    let rhea = signed_in(&app, "rhea", PASSWORD).await;
+    let missing = rhea.assessment(AssessmentId(999)).await.unwrap_err();
     assert_eq!((missing.status, missing.code.as_str()), (404, "not_found"));
 
     // After signing out the token is dead: the next call says the session is over.

@@ -793,26 +793,48 @@ async fn counts(app: &TestApp) -> [i64; 5] {
 }
 
 dual_test!(
-    viewers_read_everything_and_decide_nothing,
+    users_read_results_viewers_read_logs_and_neither_decides,
     async |app: &TestApp| {
         let world = World::new(app).await;
         let (proposal, execution) = world.approved_proposal(app).await;
         let (_, viewer) = app.user("viewer", "viewer").await;
 
-        for path in [
+        let results = [
             "/assessments".to_owned(),
             format!("/assessments/{}", world.assessment),
             "/remediations".to_owned(),
             format!("/remediations/{proposal}"),
             format!("/remediations/execution/{execution}"),
-        ] {
-            let reply = app.get(&path, &viewer).await;
+        ];
+        for path in &results {
+            let reply = app.get(path, &world.requester).await;
             assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
             assert!(!reply.text.contains(SECRET_ENV_VALUE), "{path}");
         }
-        let page = app.get("/remediations", &viewer).await;
+        let page = app.get("/remediations", &world.requester).await;
         assert_eq!(page.body["total"], 1);
         assert_eq!(page.body["proposals"][0]["proposalId"], json!(proposal));
+
+        // A viewer reads the log and the machines, not the results: each refusal is audited.
+        let denied = app.audit_count("access_denied").await;
+        for path in &results {
+            let reply = app.get(path, &viewer).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{path}: {}",
+                reply.text
+            );
+            assert_eq!(reply.body["error"]["code"], "forbidden");
+        }
+        assert_eq!(
+            app.audit_count("access_denied").await,
+            denied + results.len()
+        );
+        for path in ["/audit/logs", "/servers", "/metrics/system", "/alerts"] {
+            let reply = app.get(path, &viewer).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
+        }
 
         let before = counts(app).await;
         let denied = app.audit_count("access_denied").await;
@@ -892,7 +914,7 @@ dual_test!(
 dual_test!(lists_filter_and_page, async |app: &TestApp| {
     let compliance = app.server("compliance", "compliance-server").await;
     let (_, requester) = app.user("requester", "user").await;
-    let (_, viewer) = app.user("viewer", "viewer").await;
+    let (_, reader) = app.user("reader", "user").await;
     let first = app
         .completed_assessment(&requester, &compliance, "list-1", &["postgres"])
         .await;
@@ -919,24 +941,24 @@ dual_test!(lists_filter_and_page, async |app: &TestApp| {
             .map(|a| a["assessmentId"].as_i64().unwrap())
             .collect()
     };
-    let all = app.get("/assessments", &viewer).await;
+    let all = app.get("/assessments", &reader).await;
     assert_eq!(
         assessment_ids(&all),
         vec![third, second, first],
         "newest first"
     );
     assert_eq!(all.body["total"], 3);
-    let typed = app.get("/assessments?type=security", &viewer).await;
+    let typed = app.get("/assessments?type=security", &reader).await;
     assert_eq!(assessment_ids(&typed), vec![second]);
-    let targeting = app.get("/assessments?server=filesystem", &viewer).await;
+    let targeting = app.get("/assessments?server=filesystem", &reader).await;
     assert_eq!(assessment_ids(&targeting), vec![third, second]);
     let ran = app
-        .get("/assessments?server=compliance-server", &viewer)
+        .get("/assessments?server=compliance-server", &reader)
         .await;
     assert_eq!(assessment_ids(&ran), vec![first]);
-    let done = app.get("/assessments?status=completed", &viewer).await;
+    let done = app.get("/assessments?status=completed", &reader).await;
     assert_eq!(assessment_ids(&done), vec![first]);
-    let waiting = app.get("/assessments?status=pending", &viewer).await;
+    let waiting = app.get("/assessments?status=pending", &reader).await;
     assert_eq!(assessment_ids(&waiting), vec![third, second]);
     let correlation = app.assessment(second).await["correlationId"]
         .as_str()
@@ -945,16 +967,16 @@ dual_test!(lists_filter_and_page, async |app: &TestApp| {
     let story = app
         .get(
             &format!("/assessments?correlationId={correlation}"),
-            &viewer,
+            &reader,
         )
         .await;
     assert_eq!(assessment_ids(&story), vec![second]);
-    let page = app.get("/assessments?limit=2", &viewer).await;
+    let page = app.get("/assessments?limit=2", &reader).await;
     assert_eq!(assessment_ids(&page), vec![third, second]);
     assert_eq!(page.body["total"], 3);
     assert_eq!(page.body["page"], 1);
     assert_eq!(page.body["pageSize"], 2);
-    let page = app.get("/assessments?limit=2&offset=2", &viewer).await;
+    let page = app.get("/assessments?limit=2&offset=2", &reader).await;
     assert_eq!(assessment_ids(&page), vec![first]);
     assert_eq!(page.body["page"], 2);
 
@@ -978,17 +1000,17 @@ dual_test!(lists_filter_and_page, async |app: &TestApp| {
             .collect()
     };
     let (high, low) = (proposals[0], proposals[1]);
-    let listed = app.get("/remediations", &viewer).await;
+    let listed = app.get("/remediations", &reader).await;
     assert_eq!(proposal_ids(&listed), vec![low, high]);
     assert!(!listed.text.contains(SECRET_ENV_VALUE));
-    let listed = app.get("/remediations?priority=high", &viewer).await;
+    let listed = app.get("/remediations?priority=high", &reader).await;
     assert_eq!(proposal_ids(&listed), vec![high]);
     let listed = app
-        .get(&format!("/remediations?assessmentId={first}"), &viewer)
+        .get(&format!("/remediations?assessmentId={first}"), &reader)
         .await;
     assert_eq!(proposal_ids(&listed), vec![low, high]);
     let listed = app
-        .get(&format!("/remediations?assessmentId={second}"), &viewer)
+        .get(&format!("/remediations?assessmentId={second}"), &reader)
         .await;
     assert_eq!(proposal_ids(&listed), Vec::<i64>::new());
     let first_correlation = app.assessment(first).await["correlationId"]
@@ -998,11 +1020,11 @@ dual_test!(lists_filter_and_page, async |app: &TestApp| {
     let listed = app
         .get(
             &format!("/remediations?correlationId={first_correlation}&status=pending"),
-            &viewer,
+            &reader,
         )
         .await;
     assert_eq!(proposal_ids(&listed), vec![low, high]);
-    let listed = app.get("/remediations?limit=1&offset=1", &viewer).await;
+    let listed = app.get("/remediations?limit=1&offset=1", &reader).await;
     assert_eq!(proposal_ids(&listed), vec![high]);
     assert_eq!(listed.body["total"], 2);
     assert_eq!(listed.body["pageSize"], 1);
