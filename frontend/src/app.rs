@@ -1,7 +1,8 @@
 //! The application: shared state, the router, and the frame around every page.
 
 use crate::api::{Api, Browser, HttpRequest, HttpResponse, Transport};
-use crate::live::{Connection, Live};
+use crate::components::Permitted;
+use crate::live::{Connection, Live, Tracker};
 use crate::pages;
 use crate::session::{self, Session};
 use coordinator_api::Permission;
@@ -63,10 +64,11 @@ impl Ctx {
     pub fn sign_in(&self, session: Session) {
         session::save(&session);
         let (token, expires_at) = (session.token.clone(), session.expires_at);
+        let channels = Tracker::channels_for(session.role());
         self.session.set(Some(session));
         let ctx = *self;
         self.live
-            .start(token, expires_at, move || ctx.end_session());
+            .start(token, expires_at, channels, move || ctx.end_session());
     }
 
     /// Forgets the session everywhere: the live connection, the tab's storage and the
@@ -105,10 +107,26 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=pages::overview::OverviewPage/>
-                    <Route path=path!("assessments") view=pages::assessments::AssessmentsPage/>
-                    <Route path=path!("assessments/:id") view=pages::assessments::AssessmentPage/>
-                    <Route path=path!("remediations") view=pages::remediations::RemediationsPage/>
-                    <Route path=path!("remediations/:id") view=pages::remediations::RemediationPage/>
+                    <Route path=path!("assessments") view=|| view! {
+                        <Permitted permission=Permission::ViewAssessments heading="Assessments" what="read assessments">
+                            <pages::assessments::AssessmentsPage/>
+                        </Permitted>
+                    }/>
+                    <Route path=path!("assessments/:id") view=|| view! {
+                        <Permitted permission=Permission::ViewAssessments heading="Assessment" what="read assessments">
+                            <pages::assessments::AssessmentPage/>
+                        </Permitted>
+                    }/>
+                    <Route path=path!("remediations") view=|| view! {
+                        <Permitted permission=Permission::ViewRemediations heading="Remediations" what="read remediations">
+                            <pages::remediations::RemediationsPage/>
+                        </Permitted>
+                    }/>
+                    <Route path=path!("remediations/:id") view=|| view! {
+                        <Permitted permission=Permission::ViewRemediations heading="Remediation proposal" what="read remediations">
+                            <pages::remediations::RemediationPage/>
+                        </Permitted>
+                    }/>
                     <Route path=path!("audit") view=pages::audit::AuditPage/>
                     <Route path=path!("system") view=pages::system::SystemPage/>
                     <Route path=path!("servers") view=pages::servers::ServersPage/>
@@ -189,8 +207,12 @@ fn Navigation() -> impl IntoView {
             <a href="/" class="brand">"MCP Coordinator"</a>
             <nav aria-label="Main">
                 <A href="/" exact=true>"Overview"</A>
-                <A href="/assessments">"Assessments"</A>
-                <A href="/remediations">"Remediations"</A>
+                <Show when=move || ctx.can(Permission::ViewAssessments)>
+                    <A href="/assessments">"Assessments"</A>
+                </Show>
+                <Show when=move || ctx.can(Permission::ViewRemediations)>
+                    <A href="/remediations">"Remediations"</A>
+                </Show>
                 <A href="/audit">"Audit"</A>
                 <A href="/system">"System"</A>
                 <A href="/servers">"Servers"</A>

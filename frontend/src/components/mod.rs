@@ -1,5 +1,6 @@
 //! Pieces every page uses: loading, error and empty states, times, badges, progress bars,
-//! the decision form, confirmations, pagers, links to a change's story, downloads and charts.
+//! the decision form, confirmations, pagers, links to a change's story, downloads, charts and
+//! the guard that shows a page only to the roles that may read it.
 
 mod bad_address;
 mod chart;
@@ -8,6 +9,7 @@ mod correlation;
 mod decision;
 mod download;
 mod pager;
+mod permitted;
 mod states;
 
 pub use bad_address::BadAddress;
@@ -17,4 +19,5 @@ pub use correlation::CorrelationLink;
 pub use decision::DecisionForm;
 pub use download::{DownloadError, save_download};
 pub use pager::{PageTurn, Pager, page_count};
+pub use permitted::Permitted;
 pub use states::{Badge, Empty, ErrorNotice, Loading, MaybeTime, ProgressBar, Time};

@@ -1,4 +1,5 @@
-//! The dashboard's live connection: one WebSocket per tab, subscribed to every channel.
+//! The dashboard's live connection: one WebSocket per tab, subscribed to every channel the
+//! signed-in role may read.
 //! Views read a channel's revision to reload when it changes, so new items, decisions and
 //! progress appear without a reload; a reconnect resumes after the last event seen and then
 //! reloads every view, so nothing missed while offline stays missing.
@@ -144,6 +145,7 @@ impl Live {
         &self,
         token: String,
         expires_at: DateTime<Utc>,
+        channels: Vec<Channel>,
         on_session_ended: impl Fn() + 'static,
     ) {
         self.generation.update_value(|g| *g += 1);
@@ -153,7 +155,7 @@ impl Live {
             let mut tracker = Tracker::default();
             while live.generation.get_value() == mine {
                 live.connection.set(Connection::Connecting);
-                let ended = live.follow(&mut tracker, &token, mine).await;
+                let ended = live.follow(&mut tracker, &token, &channels, mine).await;
                 if live.generation.get_value() != mine {
                     return;
                 }
@@ -170,7 +172,13 @@ impl Live {
     }
 
     /// One connection, until it closes. True when the session has ended.
-    async fn follow(&self, tracker: &mut Tracker, token: &str, mine: u64) -> bool {
+    async fn follow(
+        &self,
+        tracker: &mut Tracker,
+        token: &str,
+        channels: &[Channel],
+        mine: u64,
+    ) -> bool {
         let Some(origin) = ws_origin() else {
             return false;
         };
@@ -180,7 +188,7 @@ impl Live {
         };
         let (mut write, mut read) = socket.split();
         if write
-            .send(Message::Text(Tracker::subscribe_message()))
+            .send(Message::Text(Tracker::subscribe_message(channels)))
             .await
             .is_err()
         {

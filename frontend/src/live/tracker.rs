@@ -2,6 +2,7 @@
 //! changed, where to resume after a reconnect, and how long to wait before trying again.
 
 use chrono::{DateTime, Utc};
+use coordinator_api::Role;
 use coordinator_api::events::{Channel, ServerMessage};
 use coordinator_api::monitoring::SystemMetrics;
 
@@ -72,8 +73,16 @@ impl Tracker {
         ["coordinator.v1".to_owned(), format!("bearer.{token}")]
     }
 
-    pub fn subscribe_message() -> String {
-        serde_json::json!({ "type": "subscribe", "channels": CHANNELS }).to_string()
+    /// The channels `role` may read: asking for others would only be refused.
+    pub fn channels_for(role: Role) -> Vec<Channel> {
+        CHANNELS
+            .into_iter()
+            .filter(|c| role.can(c.permission()))
+            .collect()
+    }
+
+    pub fn subscribe_message(channels: &[Channel]) -> String {
+        serde_json::json!({ "type": "subscribe", "channels": channels }).to_string()
     }
 
     pub fn connected(&mut self) {
@@ -101,16 +110,18 @@ impl Tracker {
                 ..
             } => {
                 self.last_id = Some(self.last_id.map_or(id, |last| last.max(id)));
-                // One row comes once per subscribed channel, `audit` included and in any
-                // order: the feed takes it from its own channel, once.
-                let new_in_feed =
-                    channel != Channel::Audit && self.last_feed_id.is_none_or(|last| id > last);
+                // A row comes once per subscribed channel it belongs to, `audit` included and
+                // in any order, and a role that may not read a row's own channel sees it on
+                // `audit` only: the feed takes each row once, whichever copy comes first, if
+                // it belongs to a channel besides `audit` (logins and the like stay out).
+                let own = Channel::of(&event, data.target.as_deref());
+                let new_in_feed = own.is_some() && self.last_feed_id.is_none_or(|last| id > last);
                 if new_in_feed {
                     self.last_feed_id = Some(id);
                 }
-                let activity = new_in_feed.then_some(Activity {
+                let activity = own.filter(|_| new_in_feed).map(|own| Activity {
                     id,
-                    channel,
+                    channel: own,
                     event,
                     ts,
                     actor: data.actor,
@@ -155,15 +166,26 @@ mod tests {
             tracker.on_message(&event(7, "audit")),
             Effect::Changed(vec![Channel::Audit], None)
         );
-        // A row whose `audit` copy comes first still reaches the feed from its own channel.
-        tracker.on_message(&event(9, "audit"));
+        // A row whose `audit` copy comes first reaches the feed from it, under its own channel
+        // (all a viewer gets of a remediation), and only once.
         assert!(matches!(
-            tracker.on_message(&event(9, "alerts")),
-            Effect::Changed(_, Some(ref a)) if a.id == 9
+            tracker.on_message(&event(9, "audit")),
+            Effect::Changed(_, Some(ref a)) if a.id == 9 && a.channel == Channel::Remediations
         ));
+        assert_eq!(
+            tracker.on_message(&event(9, "remediations")),
+            Effect::Changed(vec![Channel::Remediations], None)
+        );
+        // A row of no other channel (a sign-in) changes `audit` and stays out of the feed.
+        let login = event(10, "audit").replace("remediation_approved", "login_succeeded");
+        let login = login.replace("\"proposal:1\"", "\"user:1\"");
+        assert_eq!(
+            tracker.on_message(&login),
+            Effect::Changed(vec![Channel::Audit], None)
+        );
         tracker.on_message(&event(5, "audit"));
-        assert_eq!(tracker.last_id(), Some(9));
-        assert_eq!(tracker.url("wss://h"), "wss://h/api/v1/ws?since=9");
+        assert_eq!(tracker.last_id(), Some(10));
+        assert_eq!(tracker.url("wss://h"), "wss://h/api/v1/ws?since=10");
     }
 
     #[test]
@@ -190,8 +212,25 @@ mod tests {
         assert!(
             matches!(tracker.on_message(&sample.to_string()), Effect::Sample(_, s) if s.cpu.usage == 12.5)
         );
-        assert!(Tracker::subscribe_message().contains("\"alerts\""));
+        assert!(Tracker::subscribe_message(&CHANNELS).contains("\"alerts\""));
         assert_eq!(Tracker::protocols("abc")[1], "bearer.abc");
+    }
+
+    #[test]
+    fn each_role_subscribes_to_what_it_may_read() {
+        assert_eq!(Tracker::channels_for(Role::Admin), CHANNELS);
+        assert_eq!(Tracker::channels_for(Role::User), CHANNELS);
+        assert_eq!(
+            Tracker::channels_for(Role::Viewer),
+            [
+                Channel::Servers,
+                Channel::Audit,
+                Channel::Metrics,
+                Channel::Alerts
+            ]
+        );
+        let message = Tracker::subscribe_message(&Tracker::channels_for(Role::Viewer));
+        assert!(message.contains("\"audit\"") && !message.contains("\"remediations\""));
     }
 
     #[test]

@@ -4,12 +4,12 @@ use crate::app::Ctx;
 use crate::components::{Badge, Empty, ErrorNotice, Loading, ProgressBar, Time};
 use crate::format;
 use chrono::Utc;
-use coordinator_api::ExecutionId;
 use coordinator_api::alerts::AlertQuery;
 use coordinator_api::assessments::{Assessment, AssessmentQuery, AssessmentStatus};
 use coordinator_api::events::Channel;
 use coordinator_api::executions::{Execution, ExecutionStatus};
 use coordinator_api::remediations::{Priority, Proposal, ProposalQuery, ProposalStatus};
+use coordinator_api::{ExecutionId, Permission};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -44,64 +44,9 @@ fn is_running(status: ExecutionStatus) -> bool {
 pub fn OverviewPage() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let live = ctx.live;
-    let reviews = LocalResource::new(move || {
-        live.revision(Channel::Assessments);
-        let api = ctx.api();
-        async move {
-            let filter = AssessmentQuery {
-                status: Some(AssessmentStatus::Completed),
-                limit: Some(100),
-                ..Default::default()
-            };
-            api.assessments(&filter)
-                .await
-                .map(|page| (review_order(page.assessments), page.total))
-        }
-    });
-    let approvals = LocalResource::new(move || {
-        live.revision(Channel::Remediations);
-        live.revision(Channel::Approvals);
-        let api = ctx.api();
-        async move {
-            let filter = ProposalQuery {
-                status: Some(ProposalStatus::Pending),
-                limit: Some(100),
-                ..Default::default()
-            };
-            api.proposals(&filter)
-                .await
-                .map(|page| (decision_order(page.proposals), page.total))
-        }
-    });
-    let running = LocalResource::new(move || {
-        live.revision(Channel::Executions);
-        let api = ctx.api();
-        async move {
-            let filter = ProposalQuery {
-                status: Some(ProposalStatus::Approved),
-                limit: Some(50),
-                ..Default::default()
-            };
-            let page = api.proposals(&filter).await?;
-            let released: Vec<(Proposal, ExecutionId)> = page
-                .proposals
-                .into_iter()
-                .filter_map(|p| p.execution_id.map(|id| (p, id)))
-                .collect();
-            // One request per execution, all at once rather than one after another.
-            let executions =
-                futures_util::future::join_all(released.iter().map(|(_, id)| api.execution(*id)))
-                    .await;
-            let mut running = Vec::new();
-            for ((proposal, _), execution) in released.into_iter().zip(executions) {
-                let execution = execution?.execution;
-                if is_running(execution.status) {
-                    running.push((proposal, execution));
-                }
-            }
-            Ok::<_, crate::api::ApiError>(running)
-        }
-    });
+    // Decisions and runs are results: a role that may not read them sees the rest.
+    let reads_results =
+        move || ctx.can(Permission::ViewAssessments) && ctx.can(Permission::ViewRemediations);
     let health = LocalResource::new(move || {
         live.revision(Channel::Servers);
         let api = ctx.api();
@@ -119,56 +64,13 @@ pub fn OverviewPage() -> impl IntoView {
             .map(|a| a.alerts)
         }
     });
-    // Marks the moment the decisions first show, for measuring time to first render.
-    Effect::new(move |marked: Option<bool>| {
-        let ready = approvals.with(Option::is_some) && reviews.with(Option::is_some);
-        if ready
-            && marked != Some(true)
-            && let Some(performance) = web_sys::window().and_then(|w| w.performance())
-        {
-            let _ = performance.mark("overview-ready");
-        }
-        ready || marked == Some(true)
-    });
-
     view! {
         <h1>"Overview"</h1>
         <div class="grid">
-            <section class="card wide" aria-labelledby="decide-heading" data-test="needs-decision">
-                <h2 id="decide-heading">"Needs a decision"</h2>
-                <h3>"Proposals awaiting approval"</h3>
-                <Transition fallback=Loading>
-                    {move || approvals.get().map(|result| match result {
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        Ok((list, _)) if list.is_empty() => view! { <Empty text="No proposal is waiting for approval."/> }.into_any(),
-                        Ok((list, total)) => view! {
-                            <ProposalQueue proposals=list.clone()/>
-                            <MoreWaiting shown=list.len() total href="/remediations?status=pending"/>
-                        }.into_any(),
-                    })}
-                </Transition>
-                <h3>"Assessments to review"</h3>
-                <Transition fallback=Loading>
-                    {move || reviews.get().map(|result| match result {
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        Ok((list, _)) if list.is_empty() => view! { <Empty text="No assessment is waiting for review."/> }.into_any(),
-                        Ok((list, total)) => view! {
-                            <ReviewQueue assessments=list.clone()/>
-                            <MoreWaiting shown=list.len() total href="/assessments?status=completed"/>
-                        }.into_any(),
-                    })}
-                </Transition>
-            </section>
-            <section class="card" aria-labelledby="running-heading">
-                <h2 id="running-heading">"Running executions"</h2>
-                <Transition fallback=Loading>
-                    {move || running.get().map(|result| match result {
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <Empty text="Nothing is running."/> }.into_any(),
-                        Ok(list) => view! { <RunningList running=list/> }.into_any(),
-                    })}
-                </Transition>
-            </section>
+            <Show when=reads_results>
+                <DecisionQueues/>
+                <RunningExecutions/>
+            </Show>
             <section class="card" aria-labelledby="health-heading">
                 <h2 id="health-heading">"System health"</h2>
                 <Transition fallback=Loading>
@@ -233,6 +135,128 @@ pub fn OverviewPage() -> impl IntoView {
                 </Show>
             </section>
         </div>
+    }
+}
+
+/// What waits for a person: proposals to approve and assessments to review.
+#[component]
+fn DecisionQueues() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let live = ctx.live;
+    let reviews = LocalResource::new(move || {
+        live.revision(Channel::Assessments);
+        let api = ctx.api();
+        async move {
+            let filter = AssessmentQuery {
+                status: Some(AssessmentStatus::Completed),
+                limit: Some(100),
+                ..Default::default()
+            };
+            api.assessments(&filter)
+                .await
+                .map(|page| (review_order(page.assessments), page.total))
+        }
+    });
+    let approvals = LocalResource::new(move || {
+        live.revision(Channel::Remediations);
+        live.revision(Channel::Approvals);
+        let api = ctx.api();
+        async move {
+            let filter = ProposalQuery {
+                status: Some(ProposalStatus::Pending),
+                limit: Some(100),
+                ..Default::default()
+            };
+            api.proposals(&filter)
+                .await
+                .map(|page| (decision_order(page.proposals), page.total))
+        }
+    });
+    // Marks the moment the decisions first show, for measuring time to first render.
+    Effect::new(move |marked: Option<bool>| {
+        let ready = approvals.with(Option::is_some) && reviews.with(Option::is_some);
+        if ready
+            && marked != Some(true)
+            && let Some(performance) = web_sys::window().and_then(|w| w.performance())
+        {
+            let _ = performance.mark("overview-ready");
+        }
+        ready || marked == Some(true)
+    });
+
+    view! {
+        <section class="card wide" aria-labelledby="decide-heading" data-test="needs-decision">
+            <h2 id="decide-heading">"Needs a decision"</h2>
+            <h3>"Proposals awaiting approval"</h3>
+            <Transition fallback=Loading>
+                {move || approvals.get().map(|result| match result {
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    Ok((list, _)) if list.is_empty() => view! { <Empty text="No proposal is waiting for approval."/> }.into_any(),
+                    Ok((list, total)) => view! {
+                        <ProposalQueue proposals=list.clone()/>
+                        <MoreWaiting shown=list.len() total href="/remediations?status=pending"/>
+                    }.into_any(),
+                })}
+            </Transition>
+            <h3>"Assessments to review"</h3>
+            <Transition fallback=Loading>
+                {move || reviews.get().map(|result| match result {
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    Ok((list, _)) if list.is_empty() => view! { <Empty text="No assessment is waiting for review."/> }.into_any(),
+                    Ok((list, total)) => view! {
+                        <ReviewQueue assessments=list.clone()/>
+                        <MoreWaiting shown=list.len() total href="/assessments?status=completed"/>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn RunningExecutions() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let live = ctx.live;
+    let running = LocalResource::new(move || {
+        live.revision(Channel::Executions);
+        let api = ctx.api();
+        async move {
+            let filter = ProposalQuery {
+                status: Some(ProposalStatus::Approved),
+                limit: Some(50),
+                ..Default::default()
+            };
+            let page = api.proposals(&filter).await?;
+            let released: Vec<(Proposal, ExecutionId)> = page
+                .proposals
+                .into_iter()
+                .filter_map(|p| p.execution_id.map(|id| (p, id)))
+                .collect();
+            // One request per execution, all at once rather than one after another.
+            let executions =
+                futures_util::future::join_all(released.iter().map(|(_, id)| api.execution(*id)))
+                    .await;
+            let mut running = Vec::new();
+            for ((proposal, _), execution) in released.into_iter().zip(executions) {
+                let execution = execution?.execution;
+                if is_running(execution.status) {
+                    running.push((proposal, execution));
+                }
+            }
+            Ok::<_, crate::api::ApiError>(running)
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="running-heading">
+            <h2 id="running-heading">"Running executions"</h2>
+            <Transition fallback=Loading>
+                {move || running.get().map(|result| match result {
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <Empty text="Nothing is running."/> }.into_any(),
+                    Ok(list) => view! { <RunningList running=list/> }.into_any(),
+                })}
+            </Transition>
+        </section>
     }
 }
 

@@ -79,6 +79,12 @@ impl Dashboard {
         assert!(errors.is_empty(), "console errors {when}: {errors:#?}");
     }
 
+    /// Fails if anything on the page matches `css`.
+    async fn assert_absent(&self, css: &str) {
+        let found = self.browser.all(css).await;
+        assert!(found.is_empty(), "`{css}` should not be on the page");
+    }
+
     async fn decide(&self, reason: &str, button: &str) {
         self.browser.type_into("#decision-reason", reason).await;
         self.browser
@@ -118,6 +124,7 @@ async fn the_approval_story_in_a_real_browser() {
     app.user("approver-one", "approver").await;
     app.user("approver-two", "approver").await;
     app.user("auditor", "viewer").await;
+    app.user("reader", "user").await;
     app.user("viewer", "viewer").await;
     let assessment = app
         .completed_assessment(&requester, &compliance, "browser-story", &["postgres"])
@@ -319,17 +326,44 @@ async fn the_approval_story_in_a_real_browser() {
     page.assert_no_console_errors("on the audit page").await;
     page.sign_out().await;
 
-    // A viewer reads a pending proposal and is offered no decision.
+    // A user reads a pending proposal and is offered no decision.
     let reply = app.propose(&compliance, two_installs(assessment)).await;
     let pending = reply.body["proposalId"].as_i64().unwrap();
-    page.sign_in_at(&format!("/remediations/{pending}"), "viewer", PASSWORD)
+    page.sign_in_at(&format!("/remediations/{pending}"), "reader", PASSWORD)
         .await;
     page.browser
         .wait_for_text("[data-test=proposal-status]", "pending")
         .await;
-    assert!(page.browser.all("[data-test=approve]").await.is_empty());
-    assert!(page.browser.all("[data-test=execute]").await.is_empty());
+    page.assert_absent("[data-test=approve]").await;
+    page.assert_absent("[data-test=execute]").await;
+    page.screenshot("remediation-as-user").await;
+    page.sign_out().await;
+
+    // A viewer reads the log and the machines, not the results: the proposal's address says
+    // so, the menu offers neither results page, and nothing refused is asked for.
+    page.sign_in_at(&format!("/remediations/{pending}"), "viewer", PASSWORD)
+        .await;
+    page.browser
+        .wait_for_text("[data-test=not-permitted]", "does not read remediations")
+        .await;
+    page.assert_absent("[data-test=proposal-status]").await;
+    page.browser.find("nav a[href='/audit']").await;
+    page.assert_absent("nav a[href='/remediations']").await;
+    page.assert_absent("nav a[href='/assessments']").await;
     page.screenshot("remediation-as-viewer").await;
+    // The overview keeps the viewer informed: a new proposal arrives in the live activity
+    // as a row of the log.
+    page.browser.goto(&page.url("/")).await;
+    page.browser
+        .wait_for_text("[data-test=connection]", "Live")
+        .await;
+    page.assert_absent("[data-test=needs-decision]").await;
+    app.propose(&compliance, two_installs(assessment)).await;
+    page.browser
+        .wait_for_text(".activity", "remediation proposed")
+        .await;
+    page.screenshot("overview-as-viewer").await;
+    page.assert_no_console_errors("as a viewer").await;
     page.sign_out().await;
 
     // The remaining pages, as an admin.

@@ -6,7 +6,7 @@ mod rules;
 
 use crate::api::ApiError;
 use crate::app::Ctx;
-use crate::components::{Empty, ErrorNotice, Loading};
+use crate::components::{Empty, ErrorNotice, Loading, Permitted};
 use coordinator_api::users::{UpdateUserRequest, User};
 use coordinator_api::{Permission, UserId};
 use create::CreateUserForm;
@@ -30,19 +30,11 @@ pub(crate) type UserList = LocalResource<Result<Vec<User>, ApiError>>;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
     view! {
-        <h1>"Users"</h1>
-        <Show
-            when=move || ctx.can(Permission::ManageUsers)
-            fallback=|| view! {
-                <p class="notice" role="status" data-test="users-admins-only">
-                    "Only administrators manage users."
-                </p>
-            }
-        >
+        <Permitted permission=Permission::ManageUsers heading="Users" what="manage users">
+            <h1>"Users"</h1>
             <UserAdministration/>
-        </Show>
+        </Permitted>
     }
 }
 

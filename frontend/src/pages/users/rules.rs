@@ -114,7 +114,8 @@ mod tests {
     fn role_powers_come_from_the_permission_table() {
         let viewer = role_powers(Role::Viewer);
         assert!(viewer.starts_with("A user with the role viewer may: view servers, "));
-        assert!(viewer.ends_with(" and view remediations."));
+        assert!(viewer.ends_with(" and view metrics."), "{viewer}");
+        assert!(!viewer.contains("view remediations"));
         assert!(!viewer.contains("manage users"));
         assert!(role_powers(Role::Admin).contains("manage users"));
     }
