@@ -1,7 +1,6 @@
 //! The application: shared state, the router, and the frame around every page.
 
 use crate::api::{Api, Browser, HttpRequest, HttpResponse, Transport};
-use crate::components::Permitted;
 use crate::live::{Connection, Live, Tracker};
 use crate::pages;
 use crate::session::{self, Session};
@@ -107,26 +106,14 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=pages::overview::OverviewPage/>
-                    <Route path=path!("assessments") view=|| view! {
-                        <Permitted permission=Permission::ViewAssessments heading="Assessments" what="read assessments">
-                            <pages::assessments::AssessmentsPage/>
-                        </Permitted>
-                    }/>
-                    <Route path=path!("assessments/:id") view=|| view! {
-                        <Permitted permission=Permission::ViewAssessments heading="Assessment" what="read assessments">
-                            <pages::assessments::AssessmentPage/>
-                        </Permitted>
-                    }/>
-                    <Route path=path!("remediations") view=|| view! {
-                        <Permitted permission=Permission::ViewRemediations heading="Remediations" what="read remediations">
-                            <pages::remediations::RemediationsPage/>
-                        </Permitted>
-                    }/>
-                    <Route path=path!("remediations/:id") view=|| view! {
-                        <Permitted permission=Permission::ViewRemediations heading="Remediation proposal" what="read remediations">
-                            <pages::remediations::RemediationPage/>
-                        </Permitted>
-                    }/>
+                    <ParentRoute path=path!("assessments") view=pages::assessments::AssessmentsSection>
+                        <Route path=path!("") view=pages::assessments::AssessmentsPage/>
+                        <Route path=path!(":id") view=pages::assessments::AssessmentPage/>
+                    </ParentRoute>
+                    <ParentRoute path=path!("remediations") view=pages::remediations::RemediationsSection>
+                        <Route path=path!("") view=pages::remediations::RemediationsPage/>
+                        <Route path=path!(":id") view=pages::remediations::RemediationPage/>
+                    </ParentRoute>
                     <Route path=path!("audit") view=pages::audit::AuditPage/>
                     <Route path=path!("system") view=pages::system::SystemPage/>
                     <Route path=path!("servers") view=pages::servers::ServersPage/>

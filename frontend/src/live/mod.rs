@@ -125,6 +125,7 @@ impl Live {
                 }
             }
             Effect::Sample(ts, system) => self.sample.set(Some((ts, system))),
+            Effect::Refused(message) => leptos::logging::error!("live events: {message}"),
             Effect::Resync | Effect::SessionEnded | Effect::Subscribed | Effect::Ignored => {}
         }
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use coordinator_api::Role;
 use coordinator_api::events::{Channel, ServerMessage};
 use coordinator_api::monitoring::SystemMetrics;
+use std::collections::VecDeque;
 
 /// Every channel, in the order they are subscribed.
 pub const CHANNELS: [Channel; 8] = [
@@ -37,6 +38,9 @@ pub enum Effect {
     Sample(DateTime<Utc>, SystemMetrics),
     /// The coordinator dropped us for reading too slowly: reconnect and replay.
     Resync,
+    /// A channel was refused: the dashboard asked for one its role may not read, which is a
+    /// fault of the dashboard worth reporting.
+    Refused(String),
     /// The token was revoked or expired.
     SessionEnded,
     Subscribed,
@@ -45,13 +49,15 @@ pub enum Effect {
 
 const FIRST_DELAY_MS: u32 = 500;
 const MAX_DELAY_MS: u32 = 15_000;
+/// The copies of one row come one after another, so remembering this many rows is plenty.
+const FEED_MEMORY: usize = 64;
 
 #[derive(Debug, Default)]
 pub struct Tracker {
     /// The id of the newest event received: a reconnect asks for everything after it.
     last_id: Option<i64>,
-    /// The newest row put in the activity feed.
-    last_feed_id: Option<i64>,
+    /// The rows put in the activity feed lately, newest last.
+    in_feed: VecDeque<i64>,
     failures: u32,
 }
 
@@ -114,12 +120,16 @@ impl Tracker {
                 // in any order, and a role that may not read a row's own channel sees it on
                 // `audit` only: the feed takes each row once, whichever copy comes first, if
                 // it belongs to a channel besides `audit` (logins and the like stay out).
-                let own = Channel::of(&event, data.target.as_deref());
-                let new_in_feed = own.is_some() && self.last_feed_id.is_none_or(|last| id > last);
-                if new_in_feed {
-                    self.last_feed_id = Some(id);
+                // Ids, not order: on Postgres a row may become visible after a newer one.
+                let own = Channel::of(&event, data.target.as_deref())
+                    .filter(|_| !self.in_feed.contains(&id));
+                if own.is_some() {
+                    if self.in_feed.len() == FEED_MEMORY {
+                        self.in_feed.pop_front();
+                    }
+                    self.in_feed.push_back(id);
                 }
-                let activity = own.filter(|_| new_in_feed).map(|own| Activity {
+                let activity = own.map(|own| Activity {
                     id,
                     channel: own,
                     event,
@@ -132,6 +142,9 @@ impl Tracker {
             ServerMessage::Metrics { ts, system, .. } => Effect::Sample(ts, system),
             ServerMessage::Resync { .. } => Effect::Resync,
             ServerMessage::Error { code, .. } if code == "unauthorized" => Effect::SessionEnded,
+            ServerMessage::Error { code, message } if code == "forbidden" => {
+                Effect::Refused(message)
+            }
             ServerMessage::Subscribed { .. } => Effect::Subscribed,
             ServerMessage::Error { .. } => Effect::Ignored,
         }
@@ -183,7 +196,15 @@ mod tests {
             tracker.on_message(&login),
             Effect::Changed(vec![Channel::Audit], None)
         );
-        tracker.on_message(&event(5, "audit"));
+        // A row that became visible late still reaches the feed, once.
+        assert!(matches!(
+            tracker.on_message(&event(8, "audit")),
+            Effect::Changed(_, Some(ref a)) if a.id == 8
+        ));
+        assert_eq!(
+            tracker.on_message(&event(8, "remediations")),
+            Effect::Changed(vec![Channel::Remediations], None)
+        );
         assert_eq!(tracker.last_id(), Some(10));
         assert_eq!(tracker.url("wss://h"), "wss://h/api/v1/ws?since=10");
     }
@@ -201,6 +222,10 @@ mod tests {
         );
         assert_eq!(
             tracker.on_message(r#"{"type":"error","code":"forbidden","message":"x"}"#),
+            Effect::Refused("x".to_owned())
+        );
+        assert_eq!(
+            tracker.on_message(r#"{"type":"error","code":"bad_request","message":"x"}"#),
             Effect::Ignored
         );
         assert_eq!(tracker.on_message("not json"), Effect::Ignored);
