@@ -312,9 +312,15 @@ dual_test!(
 dual_test!(
     a_viewer_cannot_follow_results_it_may_not_read,
     async |app: &TestApp| {
+        let world = World::new(app).await;
+        world.approved_proposal(app).await;
         let (_, viewer) = app.user("vera", "viewer").await;
         let (_, reader) = app.user("rhea", "user").await;
-        // `since=0` as well: a replay must not hand over what a live subscription may not.
+        let logged: Vec<i64> = app.audit_rows().await.iter().map(|r| r.id.0).collect();
+        let newest = *logged.last().unwrap();
+
+        // A replay from the start hands over the whole story as audit rows, and nothing on a
+        // channel the viewer was refused.
         let mut watching = connect(app, &viewer, Some(0)).await;
         let (refused, granted) = subscribe_to_all(&mut watching).await;
         for channel in ["assessments", "remediations", "approvals", "executions"] {
@@ -324,16 +330,24 @@ dual_test!(
             );
         }
         assert!(granted.iter().any(|c| c == "audit"), "{granted:?}");
+        let mut on_audit = Vec::new();
+        while on_audit.last() != Some(&newest) {
+            let event = next_of(&mut watching, "event").await;
+            let channel = event["channel"].as_str().unwrap();
+            assert!(!refused.iter().any(|c| c == channel), "{event}");
+            if channel == "audit" {
+                on_audit.push(event["id"].as_i64().unwrap());
+            }
+        }
+        assert_eq!(on_audit, logged);
+
+        // Live, the same: the user sees the new proposal on `remediations`, the viewer the
+        // same row on `audit` and on nothing it was refused.
         let mut reading = connect(app, &reader, None).await;
         subscribe(&mut reading, &["remediations"]).await;
-
-        let world = World::new(app).await;
-        world.approved_proposal(app).await;
+        world.propose(app, "low").await;
         let proposed = next_of(&mut reading, "event").await;
         assert_eq!(proposed["event"], "remediation_proposed");
-
-        // The viewer learns of the proposal only as an audit row, the same one the user saw,
-        // and of nothing on a channel it was refused.
         loop {
             let event = next_of(&mut watching, "event").await;
             let channel = event["channel"].as_str().unwrap();
@@ -452,6 +466,11 @@ async fn a_client_that_never_reads_is_dropped_while_others_keep_receiving() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(dropped(), 1, "the stalled client was never dropped");
+    // Given up on, the client now reads at full speed: through a 2 KB window, draining what
+    // the coordinator's kernel still holds for it can take longer than the point proved here.
+    socket2::SockRef::from(stalled.get_ref())
+        .set_recv_buffer_size(1 << 20)
+        .unwrap();
     let drained = tokio::time::timeout(Duration::from_secs(30), async {
         let mut frames = 0usize;
         while let Some(Ok(message)) = stalled.next().await {

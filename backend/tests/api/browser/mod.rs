@@ -358,7 +358,8 @@ async fn the_approval_story_in_a_real_browser() {
         .wait_for_text("[data-test=connection]", "Live")
         .await;
     page.assert_absent("[data-test=needs-decision]").await;
-    app.propose(&compliance, two_installs(assessment)).await;
+    let reply = app.propose(&compliance, two_installs(assessment)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     page.browser
         .wait_for_text(".activity", "remediation proposed")
         .await;
