@@ -121,7 +121,7 @@ async fn the_approval_story_in_a_real_browser() {
     let compliance = app.server("compliance", "compliance-server").await;
     let installer = app.server("installer", "generic-mcp-installer").await;
     let (_, requester) = app.user("requester", "user").await;
-    app.user("approver-one", "approver").await;
+    let (_, approver_one) = app.user("approver-one", "approver").await;
     app.user("approver-two", "approver").await;
     app.user("auditor", "viewer").await;
     app.user("reader", "user").await;
@@ -337,6 +337,25 @@ async fn the_approval_story_in_a_real_browser() {
     page.assert_absent("[data-test=approve]").await;
     page.assert_absent("[data-test=execute]").await;
     page.screenshot("remediation-as-user").await;
+    page.sign_out().await;
+
+    // An approver who requested an assessment leaves the decisions on its proposals to others.
+    let own = app
+        .completed_assessment(&approver_one, &compliance, "own-request", &["postgres"])
+        .await;
+    let reply = app.propose(&compliance, two_installs(own)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let answering = reply.body["proposalId"].as_i64().unwrap();
+    page.sign_in_at(
+        &format!("/remediations/{answering}"),
+        "approver-one",
+        PASSWORD,
+    )
+    .await;
+    page.browser
+        .wait_for_text("[data-test=decide]", "You requested the assessment")
+        .await;
+    page.assert_absent("[data-test=approve]").await;
     page.sign_out().await;
 
     // A viewer reads the log and the machines, not the results: the proposal's address says

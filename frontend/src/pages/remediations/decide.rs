@@ -17,10 +17,19 @@ pub enum DecideState {
     AlreadyDecided(ApprovalRecord),
     /// Nobody approves their own proposal; the coordinator would refuse it.
     OwnProposal,
+    /// Nor a proposal answering an assessment they requested.
+    OwnRequest,
     Open,
 }
 
-pub fn decide_state(proposal: &Proposal, me: Option<&str>, may_approve: bool) -> DecideState {
+/// `requester` is who requested the proposal's assessment, once known: until then the form
+/// is offered, and the coordinator still refuses a decision it must not take.
+pub fn decide_state(
+    proposal: &Proposal,
+    me: Option<&str>,
+    may_approve: bool,
+    requester: Option<&str>,
+) -> DecideState {
     if !may_approve {
         return DecideState::NotAllowed;
     }
@@ -29,6 +38,9 @@ pub fn decide_state(proposal: &Proposal, me: Option<&str>, may_approve: bool) ->
     }
     if me == Some(proposal.proposed_by.as_str()) {
         return DecideState::OwnProposal;
+    }
+    if me.is_some() && me == requester {
+        return DecideState::OwnRequest;
     }
     match proposal
         .approvals
@@ -101,6 +113,13 @@ pub fn DecideSection(
             <section class="card" aria-labelledby="decide-heading" data-test="decide">
                 <h2 id="decide-heading">"Decide"</h2>
                 <p>"You proposed this remediation; other approvers decide on it."</p>
+            </section>
+        }
+        .into_any(),
+        DecideState::OwnRequest => view! {
+            <section class="card" aria-labelledby="decide-heading" data-test="decide">
+                <h2 id="decide-heading">"Decide"</h2>
+                <p>"You requested the assessment this remediation answers; other approvers decide on it."</p>
             </section>
         }
         .into_any(),
@@ -212,24 +231,31 @@ mod tests {
     #[test]
     fn the_form_is_offered_only_to_approvers_who_have_not_decided() {
         let waiting = proposal(ProposalStatus::Pending, &["alice"]);
-        assert_eq!(
-            decide_state(&waiting, Some("bob"), false),
-            DecideState::NotAllowed
-        );
-        assert_eq!(decide_state(&waiting, Some("bob"), true), DecideState::Open);
-        assert_eq!(
-            decide_state(&waiting, Some("carol"), true),
-            DecideState::OwnProposal
-        );
+        let decide = |p: &Proposal, me: &str, may: bool| decide_state(p, Some(me), may, None);
+        assert_eq!(decide(&waiting, "bob", false), DecideState::NotAllowed);
+        assert_eq!(decide(&waiting, "bob", true), DecideState::Open);
+        assert_eq!(decide(&waiting, "carol", true), DecideState::OwnProposal);
         assert!(matches!(
-            decide_state(&waiting, Some("alice"), true),
+            decide(&waiting, "alice", true),
             DecideState::AlreadyDecided(record) if record.approver == "alice"
         ));
         let done = proposal(ProposalStatus::Approved, &["alice", "bob"]);
-        assert_eq!(decide_state(&done, Some("dave"), true), DecideState::Closed);
+        assert_eq!(decide(&done, "dave", true), DecideState::Closed);
+        assert_eq!(decide(&done, "dave", false), DecideState::NotAllowed);
+    }
+
+    #[test]
+    fn whoever_requested_the_assessment_leaves_the_decision_to_others() {
+        let waiting = proposal(ProposalStatus::Pending, &[]);
         assert_eq!(
-            decide_state(&done, Some("dave"), false),
-            DecideState::NotAllowed
+            decide_state(&waiting, Some("erin"), true, Some("erin")),
+            DecideState::OwnRequest
         );
+        assert_eq!(
+            decide_state(&waiting, Some("bob"), true, Some("erin")),
+            DecideState::Open
+        );
+        // Not signed in is nobody, even for an assessment of unknown origin.
+        assert_eq!(decide_state(&waiting, None, true, None), DecideState::Open);
     }
 }

@@ -159,13 +159,33 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
     });
     // Memos, so a reload that changes nothing relevant does not rebuild the forms and lose
     // what is being typed or ticked.
+    // Whoever requested the assessment may not decide on what it led to: only an approver
+    // needs to know who that was.
+    let assessment_id = Memo::new(move |_| loaded.with(|p| p.as_ref().map(|p| p.assessment_id)));
+    let requester = LocalResource::new(move || {
+        let wanted = assessment_id
+            .get()
+            .filter(|_| ctx.can(Permission::ApproveRemediation));
+        let api = ctx.api();
+        async move {
+            match wanted {
+                Some(id) => api
+                    .assessment(id)
+                    .await
+                    .ok()
+                    .map(|a| a.assessment.requested_by),
+                None => None,
+            }
+        }
+    });
     let decide_state = Memo::new(move |_| {
         let me = ctx
             .session
             .with(|s| s.as_ref().map(|s| s.user.username.clone()));
         let may_approve = ctx.can(Permission::ApproveRemediation);
+        let requester = requester.get().flatten();
         loaded.with(|p| match p {
-            Some(p) => decide_state(p, me.as_deref(), may_approve),
+            Some(p) => decide_state(p, me.as_deref(), may_approve, requester.as_deref()),
             None => DecideState::NotAllowed,
         })
     });
