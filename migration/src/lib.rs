@@ -10,6 +10,7 @@ mod m20261121_000004_workflow;
 mod m20261121_000005_monitoring;
 mod m20261121_000006_alerts;
 mod m20261121_000007_audit_retention;
+mod m20261121_000008_login_failures;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_monitoring::Migration),
             Box::new(m20261121_000006_alerts::Migration),
             Box::new(m20261121_000007_audit_retention::Migration),
+            Box::new(m20261121_000008_login_failures::Migration),
         ]
     }
 }

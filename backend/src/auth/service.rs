@@ -41,7 +41,11 @@ pub async fn login(
         .client_address
         .clone()
         .unwrap_or_else(|| "unknown".to_owned());
-    if let Err(wait) = state.throttle.begin(&request.username, &address) {
+    if let Some(wait) = state
+        .throttle
+        .begin(&state.db, &request.username, &address)
+        .await?
+    {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
             format!(
@@ -68,7 +72,10 @@ pub async fn login(
         Some(account) if verdict.matches && !account.disabled => account,
         _ => return Err(invalid_credentials()),
     };
-    state.throttle.succeeded(&request.username, &address);
+    state
+        .throttle
+        .succeeded(&state.db, &request.username, &address)
+        .await?;
 
     let upgraded_hash = if verdict.needs_rehash {
         Some(

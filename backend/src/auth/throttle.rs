@@ -2,147 +2,234 @@
 //! client address, further attempts are refused (429) until the window passes.
 //!
 //! The client address is the connection's peer unless that peer is a trusted proxy, so a
-//! made-up `X-Forwarded-For` changes nothing. Counts live in this process; with several
-//! replicas each one counts on its own, which still caps guesses per replica.
+//! made-up `X-Forwarded-For` changes nothing. Counts live in the database table
+//! `login_failures`, one row per username and per address, so every replica sees the same
+//! counts: several replicas behind a load balancer give a guesser no more tries than one.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Entries kept before expired ones are swept out, to bound memory under a spray attack.
-const SWEEP_ABOVE: usize = 10_000;
+/// Expired rows are swept out once every this many attempts, which bounds the table under a
+/// spray of made-up usernames without a job of its own.
+const SWEEP_EVERY: u64 = 500;
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    first: Instant,
-}
+/// Counts one more attempt for a subject in one statement, so attempts made at the same
+/// moment on any replica each get their own count: a window that has passed starts again.
+const COUNT: &str = "INSERT INTO login_failures (subject, failures, window_start_ms) \
+     VALUES ($1, 1, $2) \
+     ON CONFLICT (subject) DO UPDATE SET \
+     failures = CASE WHEN login_failures.window_start_ms <= $3 THEN 1 \
+                     ELSE login_failures.failures + 1 END, \
+     window_start_ms = CASE WHEN login_failures.window_start_ms <= $3 THEN $2 \
+                            ELSE login_failures.window_start_ms END \
+     RETURNING failures, window_start_ms";
+
+const GIVE_BACK: &str = "UPDATE login_failures SET failures = failures - 1 \
+     WHERE subject = $1 AND failures > 0";
+const FORGET: &str = "DELETE FROM login_failures WHERE subject = $1";
+const SWEEP: &str = "DELETE FROM login_failures WHERE window_start_ms <= $1";
 
 pub struct LoginThrottle {
-    by_user: Mutex<HashMap<String, Failures>>,
-    by_address: Mutex<HashMap<String, Failures>>,
     max_per_user: u32,
     max_per_address: u32,
     window: Duration,
+    attempts: AtomicU64,
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The same SQL for both backends: Postgres numbers parameters `$1`, SQLite `?1`.
+fn statement(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Subjects are digests: whatever was typed as a username (a password, a NUL byte, pages of
+/// text) is neither stored nor able to break the statement, and every key has one length.
+fn subject(kind: &str, value: &str) -> String {
+    format!("{kind}:{}", hex::encode(Sha256::digest(value.as_bytes())))
+}
+
+fn user_subject(username: &str) -> String {
+    subject("user", &username.to_lowercase())
+}
+
+fn address_subject(address: &str) -> String {
+    subject("address", address)
 }
 
 impl LoginThrottle {
     pub fn new(max_per_user: u32, max_per_address: u32, window: Duration) -> Self {
         Self {
-            by_user: Mutex::default(),
-            by_address: Mutex::default(),
             max_per_user,
             max_per_address,
             window,
+            attempts: AtomicU64::new(0),
         }
     }
 
-    fn blocked_for(
-        map: &Mutex<HashMap<String, Failures>>,
-        key: &str,
+    fn window_ms(&self) -> i64 {
+        i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Counts an attempt for `subject`; the wait left when that makes it more than `max`.
+    async fn count(
+        &self,
+        db: &DatabaseConnection,
+        subject: String,
         max: u32,
-        window: Duration,
-    ) -> Option<Duration> {
-        let map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let failures = map.get(key)?;
-        let elapsed = failures.first.elapsed();
-        (failures.count >= max && elapsed < window).then(|| window - elapsed)
-    }
-
-    fn bump(map: &Mutex<HashMap<String, Failures>>, key: &str, window: Duration) {
-        let mut map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if map.len() > SWEEP_ABOVE {
-            map.retain(|_, f| f.first.elapsed() < window);
-        }
-        let now = Instant::now();
-        let entry = map.entry(key.to_owned()).or_insert(Failures {
-            count: 0,
-            first: now,
-        });
-        if entry.first.elapsed() >= window {
-            *entry = Failures {
-                count: 0,
-                first: now,
-            };
-        }
-        entry.count += 1;
+    ) -> Result<Option<Duration>, DbErr> {
+        let now = now_ms();
+        let expired_before = now.saturating_sub(self.window_ms());
+        let row = db
+            .query_one_raw(statement(
+                db,
+                COUNT,
+                vec![subject.into(), now.into(), expired_before.into()],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the login_failures count".to_owned()))?;
+        let failures: i32 = row.try_get("", "failures")?;
+        let window_start: i64 = row.try_get("", "window_start_ms")?;
+        let over = u32::try_from(failures).unwrap_or(0) > max;
+        let left_ms = window_start
+            .saturating_add(self.window_ms())
+            .saturating_sub(now);
+        Ok(over.then(|| Duration::from_millis(u64::try_from(left_ms).unwrap_or(0))))
     }
 
     /// Counts an attempt as it starts, before the password is checked, so parallel guesses
-    /// are counted too. `Err(retry_after)` when it must be refused without checking.
-    pub fn begin(&self, username: &str, address: &str) -> Result<(), Duration> {
-        let user_key = username.to_lowercase();
-        let user = Self::blocked_for(&self.by_user, &user_key, self.max_per_user, self.window);
-        let addr = Self::blocked_for(&self.by_address, address, self.max_per_address, self.window);
-        if let Some(wait) = user.into_iter().chain(addr).max() {
-            return Err(wait);
+    /// (on any replica) are counted too. `Some(retry_after)` when it must be refused
+    /// without checking; a refused attempt counts as well, but never extends the window.
+    pub async fn begin(
+        &self,
+        db: &DatabaseConnection,
+        username: &str,
+        address: &str,
+    ) -> Result<Option<Duration>, DbErr> {
+        if self.attempts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            let expired_before = now_ms().saturating_sub(self.window_ms());
+            db.execute_raw(statement(db, SWEEP, vec![expired_before.into()]))
+                .await?;
         }
-        Self::bump(&self.by_user, &user_key, self.window);
-        Self::bump(&self.by_address, address, self.window);
-        Ok(())
+        let user = self
+            .count(db, user_subject(username), self.max_per_user)
+            .await?;
+        let address = self
+            .count(db, address_subject(address), self.max_per_address)
+            .await?;
+        Ok(user.into_iter().chain(address).max())
     }
 
     /// A successful login takes its attempt back from the address and clears the username
     /// (one success must not reset a spray across many accounts from the same address).
-    pub fn succeeded(&self, username: &str, address: &str) {
-        self.by_user
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&username.to_lowercase());
-        let mut by_address = self
-            .by_address
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(entry) = by_address.get_mut(address) {
-            entry.count = entry.count.saturating_sub(1);
-        }
+    pub async fn succeeded(
+        &self,
+        db: &DatabaseConnection,
+        username: &str,
+        address: &str,
+    ) -> Result<(), DbErr> {
+        db.execute_raw(statement(db, FORGET, vec![user_subject(username).into()]))
+            .await?;
+        db.execute_raw(statement(
+            db,
+            GIVE_BACK,
+            vec![address_subject(address).into()],
+        ))
+        .await?;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use migration::{Migrator, MigratorTrait};
 
-    #[test]
-    fn blocks_after_the_limit_per_user_and_per_address() {
+    async fn database() -> DatabaseConnection {
+        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        // One connection: each connection to `:memory:` is a database of its own.
+        options.max_connections(1).sqlx_logging(false);
+        let db = sea_orm::Database::connect(options).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn blocks_after_the_limit_per_user_and_per_address() {
+        let db = database().await;
         let throttle = LoginThrottle::new(3, 5, Duration::from_secs(60));
+        let begin =
+            async |user: &str, address: &str| throttle.begin(&db, user, address).await.unwrap();
         for _ in 0..3 {
-            assert!(throttle.begin("Alice", "10.0.0.1").is_ok());
+            assert_eq!(begin("Alice", "10.0.0.1").await, None);
         }
+        let wait = begin("ALICE", "10.0.0.9").await;
         assert!(
-            throttle.begin("ALICE", "10.0.0.9").is_err(),
-            "username limit ignores case and address"
+            wait.is_some_and(|w| w > Duration::from_secs(50)),
+            "username limit ignores case and address: {wait:?}"
         );
-        assert!(throttle.begin("bob", "10.0.0.2").is_ok());
-        assert!(throttle.begin("carl", "10.0.0.1").is_ok());
-        assert!(throttle.begin("dave", "10.0.0.1").is_ok());
+        assert_eq!(begin("bob", "10.0.0.2").await, None);
+        assert_eq!(begin("carl", "10.0.0.1").await, None);
+        assert_eq!(begin("dave", "10.0.0.1").await, None);
         assert!(
-            throttle.begin("erin", "10.0.0.1").is_err(),
+            begin("erin", "10.0.0.1").await.is_some(),
             "address limit spans usernames"
         );
     }
 
-    #[test]
-    fn success_clears_the_username_and_returns_the_attempt() {
+    #[tokio::test]
+    async fn success_clears_the_username_and_returns_the_attempt() {
+        let db = database().await;
         let throttle = LoginThrottle::new(2, 3, Duration::from_secs(60));
-        assert!(throttle.begin("alice", "a").is_ok());
-        assert!(throttle.begin("alice", "a").is_ok());
-        assert!(throttle.begin("alice", "a").is_err());
-        throttle.succeeded("alice", "a");
-        assert!(throttle.begin("alice", "a").is_ok());
+        let begin = async || throttle.begin(&db, "alice", "a").await.unwrap();
+        assert_eq!(begin().await, None);
+        assert_eq!(begin().await, None);
+        assert!(begin().await.is_some());
+        throttle.succeeded(&db, "alice", "a").await.unwrap();
+        assert_eq!(begin().await, None);
         // Successful logins do not use up the address.
         for _ in 0..10 {
-            throttle.succeeded("alice", "a");
-            assert!(throttle.begin("alice", "a").is_ok());
+            throttle.succeeded(&db, "alice", "a").await.unwrap();
+            assert_eq!(begin().await, None);
         }
     }
 
-    #[test]
-    fn the_window_expires() {
-        let throttle = LoginThrottle::new(1, 100, Duration::from_millis(20));
-        assert!(throttle.begin("alice", "a").is_ok());
-        assert!(throttle.begin("alice", "a").is_err());
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(throttle.begin("alice", "a").is_ok());
+    #[tokio::test]
+    async fn the_window_expires_and_expired_counts_are_swept() {
+        let db = database().await;
+        let throttle = LoginThrottle::new(1, 1000, Duration::from_millis(50));
+        assert_eq!(throttle.begin(&db, "alice", "a").await.unwrap(), None);
+        assert!(throttle.begin(&db, "alice", "a").await.unwrap().is_some());
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(throttle.begin(&db, "alice", "a").await.unwrap(), None);
+
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        for i in 0..SWEEP_EVERY {
+            throttle.begin(&db, &format!("u{i}"), "a").await.unwrap();
+        }
+        let rows = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                format!(
+                    "SELECT COUNT(*) AS n FROM login_failures WHERE subject = '{}'",
+                    user_subject("alice")
+                ),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows.try_get::<i64>("", "n").unwrap(), 0);
     }
 }

@@ -119,3 +119,41 @@ async fn claimers_spread_over_two_replicas_never_share_a_task() {
     assert_eq!(distinct.len(), 200, "no task claimed twice");
     app.teardown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_count_on_every_replica() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let other = second_replica(&app).await;
+    app.user("target", "user").await;
+    let http = reqwest::Client::new();
+    let login_on_other = async |password: &str| {
+        http.post(format!("{other}/api/v1/auth/login"))
+            .json(&json!({ "username": "target", "password": password }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    // Five wrong passwords (the default allowance), spread over both replicas.
+    for attempt in 0..5 {
+        let status = if attempt % 2 == 0 {
+            app.login("target", "not-the-password").await.status
+        } else {
+            login_on_other("not-the-password").await
+        };
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    // Both replicas now refuse the account, even with the right password.
+    assert_eq!(
+        login_on_other(PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let reply = app.login("target", PASSWORD).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.text
+    );
+    app.teardown().await;
+}
