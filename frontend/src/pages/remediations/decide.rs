@@ -109,20 +109,20 @@ pub fn DecideSection(
             </section>
         }
         .into_any(),
-        DecideState::OwnProposal => view! {
-            <section class="card" aria-labelledby="decide-heading" data-test="decide">
-                <h2 id="decide-heading">"Decide"</h2>
-                <p>"You proposed this remediation; other approvers decide on it."</p>
-            </section>
+        own @ (DecideState::OwnProposal | DecideState::OwnRequest) => {
+            let why = if own == DecideState::OwnProposal {
+                "You proposed this remediation; other approvers decide on it."
+            } else {
+                "You requested the assessment this remediation answers; other approvers decide on it."
+            };
+            view! {
+                <section class="card" aria-labelledby="decide-heading" data-test="decide">
+                    <h2 id="decide-heading">"Decide"</h2>
+                    <p>{why}</p>
+                </section>
+            }
+            .into_any()
         }
-        .into_any(),
-        DecideState::OwnRequest => view! {
-            <section class="card" aria-labelledby="decide-heading" data-test="decide">
-                <h2 id="decide-heading">"Decide"</h2>
-                <p>"You requested the assessment this remediation answers; other approvers decide on it."</p>
-            </section>
-        }
-        .into_any(),
         DecideState::Open => view! {
             <section class="card" aria-labelledby="decide-heading" data-test="decide">
                 <h2 id="decide-heading">"Decide"</h2>
