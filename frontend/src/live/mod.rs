@@ -50,6 +50,9 @@ pub struct Live {
     revisions: [RwSignal<u64>; CHANNELS.len()],
     pub sample: RwSignal<Option<(DateTime<Utc>, SystemMetrics)>>,
     pub feed: RwSignal<VecDeque<Activity>>,
+    /// Bumped when an account is created or changed, and on every (re)subscription:
+    /// there is no channel for accounts, so the Users page follows this instead.
+    accounts: RwSignal<u64>,
     /// Bumped on every sign-in, so a connection of an earlier session stops.
     generation: StoredValue<u64>,
 }
@@ -74,6 +77,7 @@ impl Default for Live {
             revisions: std::array::from_fn(|_| RwSignal::new(0)),
             sample: RwSignal::new(None),
             feed: RwSignal::new(VecDeque::new()),
+            accounts: RwSignal::new(0),
             generation: StoredValue::new(0),
         }
     }
@@ -83,6 +87,11 @@ impl Live {
     /// Read inside a reactive closure to reload whenever `channel` changes.
     pub fn revision(&self, channel: Channel) -> u64 {
         self.revisions[index(channel)].get()
+    }
+
+    /// Read inside a reactive closure to reload whenever an account changes.
+    pub fn accounts_revision(&self) -> u64 {
+        self.accounts.get()
     }
 
     /// Runs `fetch` again until no event arrived on `channels` while it ran, so what a view
@@ -115,8 +124,11 @@ impl Live {
 
     fn apply(&self, effect: Effect) {
         match effect {
-            Effect::Changed(channels, activity) => {
+            Effect::Changed(channels, activity, accounts) => {
                 self.bump(&channels);
+                if accounts {
+                    self.accounts.update(|r| *r += 1);
+                }
                 if let Some(activity) = activity {
                     self.feed.update(|feed| {
                         feed.push_front(activity);
@@ -218,6 +230,7 @@ impl Live {
                     // Whatever changed before the subscription took hold (while offline, or
                     // between a view's first load and this moment): every view reloads once.
                     self.bump(&CHANNELS);
+                    self.accounts.update(|r| *r += 1);
                 }
                 Effect::Resync => break,
                 Effect::SessionEnded => return true,

@@ -33,8 +33,9 @@ pub struct Activity {
 /// What one message means for the dashboard.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// These channels changed: views showing them reload.
-    Changed(Vec<Channel>, Option<Activity>),
+    /// These channels changed: views showing them reload. The flag says the row is about a
+    /// person's account (created, changed, signed in), which no channel of its own carries.
+    Changed(Vec<Channel>, Option<Activity>, bool),
     Sample(DateTime<Utc>, SystemMetrics),
     /// The coordinator dropped us for reading too slowly: reconnect and replay.
     Resync,
@@ -123,6 +124,9 @@ impl Tracker {
                 // Ids, not order: on Postgres a row may become visible after a newer one.
                 let own = Channel::of(&event, data.target.as_deref())
                     .filter(|_| !self.in_feed.contains(&id));
+                // Account changes (`user_created`, `user_updated`), not sign-ins: a sign-in
+                // changes only a time, and should not rebuild a form an admin is filling in.
+                let accounts = event.starts_with("user_");
                 if own.is_some() {
                     if self.in_feed.len() == FEED_MEMORY {
                         self.in_feed.pop_front();
@@ -137,7 +141,7 @@ impl Tracker {
                     actor: data.actor,
                     target: data.target,
                 });
-                Effect::Changed(vec![channel], activity)
+                Effect::Changed(vec![channel], activity, accounts)
             }
             ServerMessage::Metrics { ts, system, .. } => Effect::Sample(ts, system),
             ServerMessage::Resync { .. } => Effect::Resync,
@@ -172,38 +176,44 @@ mod tests {
         assert_eq!(tracker.url("ws://h:1"), "ws://h:1/api/v1/ws");
         assert!(matches!(
             tracker.on_message(&event(7, "remediations")),
-            Effect::Changed(ref c, Some(_)) if c == &[Channel::Remediations]
+            Effect::Changed(ref c, Some(_), false) if c == &[Channel::Remediations]
         ));
         // The same row on `audit` changes that channel but adds no second feed line.
         assert_eq!(
             tracker.on_message(&event(7, "audit")),
-            Effect::Changed(vec![Channel::Audit], None)
+            Effect::Changed(vec![Channel::Audit], None, false)
         );
         // A row whose `audit` copy comes first reaches the feed from it, under its own channel
         // (all a viewer gets of a remediation), and only once.
         assert!(matches!(
             tracker.on_message(&event(9, "audit")),
-            Effect::Changed(_, Some(ref a)) if a.id == 9 && a.channel == Channel::Remediations
+            Effect::Changed(_, Some(ref a), _) if a.id == 9 && a.channel == Channel::Remediations
         ));
         assert_eq!(
             tracker.on_message(&event(9, "remediations")),
-            Effect::Changed(vec![Channel::Remediations], None)
+            Effect::Changed(vec![Channel::Remediations], None, false)
         );
         // A row of no other channel (a sign-in) changes `audit` and stays out of the feed.
         let login = event(10, "audit").replace("remediation_approved", "login_succeeded");
         let login = login.replace("\"proposal:1\"", "\"user:1\"");
         assert_eq!(
             tracker.on_message(&login),
-            Effect::Changed(vec![Channel::Audit], None)
+            Effect::Changed(vec![Channel::Audit], None, false)
+        );
+        // A change to an account does too, and changes the list of accounts.
+        let changed = login.replace("login_succeeded", "user_updated");
+        assert_eq!(
+            tracker.on_message(&changed),
+            Effect::Changed(vec![Channel::Audit], None, true)
         );
         // A row that became visible late still reaches the feed, once.
         assert!(matches!(
             tracker.on_message(&event(8, "audit")),
-            Effect::Changed(_, Some(ref a)) if a.id == 8
+            Effect::Changed(_, Some(ref a), _) if a.id == 8
         ));
         assert_eq!(
             tracker.on_message(&event(8, "remediations")),
-            Effect::Changed(vec![Channel::Remediations], None)
+            Effect::Changed(vec![Channel::Remediations], None, false)
         );
         assert_eq!(tracker.last_id(), Some(10));
         assert_eq!(tracker.url("wss://h"), "wss://h/api/v1/ws?since=10");

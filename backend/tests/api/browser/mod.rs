@@ -399,6 +399,11 @@ async fn the_approval_story_in_a_real_browser() {
     page.browser
         .wait_for_text("[data-test=users]", "auditor")
         .await;
+    // An account made elsewhere (here through the API) appears without a reload.
+    app.user("newcomer", "viewer").await;
+    page.browser
+        .wait_for_text("[data-test=users]", "newcomer")
+        .await;
     page.screenshot("users").await;
     page.assert_no_console_errors("on the admin pages").await;
 

@@ -43,9 +43,15 @@ pub fn UsersPage() -> impl IntoView {
 fn UserAdministration() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let users: UserList = LocalResource::new(move || {
+        // Changes made elsewhere (another admin, the `coordinator user` commands) arrive as
+        // audit rows about accounts.
+        ctx.live.accounts_revision();
         let api = ctx.api();
         async move { api.users().await.map(|list| list.users) }
     });
+    // A reload that brings the same accounts leaves the rows, and whatever is being typed in
+    // them, as they are.
+    let listed = Memo::new(move |_| users.with(|r| r.as_ref().and_then(|r| r.clone().ok())));
     let me = move || ctx.session.with(|s| s.as_ref().map(|s| s.user.id));
     let changes: Changes = Action::new_local(move |change: &UserChange| {
         let change = change.clone();
@@ -68,10 +74,12 @@ fn UserAdministration() -> impl IntoView {
             <h2 id="accounts-heading">"Accounts"</h2>
             <ChangeOutcome changes/>
             <Transition fallback=Loading>
-                {move || users.get().map(|result| match result {
-                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <Empty text="No user accounts exist yet."/> }.into_any(),
-                    Ok(list) => view! { <UserTable users=list me=me() changes/> }.into_any(),
+                {move || users.with(|r| r.as_ref().and_then(|r| r.as_ref().err()).cloned())
+                    .map(|error| view! { <ErrorNotice error/> })}
+                {move || listed.get().map(|list| if list.is_empty() {
+                    view! { <Empty text="No user accounts exist yet."/> }.into_any()
+                } else {
+                    view! { <UserTable users=list me=me() changes/> }.into_any()
                 })}
             </Transition>
         </section>
