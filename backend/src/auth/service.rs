@@ -72,10 +72,6 @@ pub async fn login(
         Some(account) if verdict.matches && !account.disabled => account,
         _ => return Err(invalid_credentials()),
     };
-    state
-        .throttle
-        .succeeded(&state.db, &request.username, &address)
-        .await?;
 
     let upgraded_hash = if verdict.needs_rehash {
         Some(
@@ -92,6 +88,10 @@ pub async fn login(
         .map_err(ApiError::internal)?;
 
     let txn = db::begin_write(&state.db).await?;
+    state
+        .throttle
+        .succeeded(&txn, &request.username, &address)
+        .await?;
     let mut update = user::Entity::update_many()
         .col_expr(user::Column::LastLoginAt, Expr::value(Utc::now()))
         .filter(user::Column::Id.eq(account.id));

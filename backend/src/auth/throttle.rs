@@ -6,7 +6,7 @@
 //! `login_failures`, one row per username and per address, so every replica sees the same
 //! counts: several replicas behind a load balancer give a guesser no more tries than one.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -45,14 +45,9 @@ fn now_ms() -> i64 {
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The same SQL for both backends: Postgres numbers parameters `$1`, SQLite `?1`.
-fn statement(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => sql.to_owned(),
-        _ => sql.replace('$', "?"),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
+/// Both backends number parameters `$1`, `$2`… (SQLite takes them as numbered too).
+fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
 /// Subjects are digests: whatever was typed as a username (a password, a NUL byte, pages of
@@ -112,6 +107,10 @@ impl LoginThrottle {
     /// Counts an attempt as it starts, before the password is checked, so parallel guesses
     /// (on any replica) are counted too. `Some(retry_after)` when it must be refused
     /// without checking; a refused attempt counts as well, but never extends the window.
+    ///
+    /// The address is counted first, and an address over its limit touches no username:
+    /// otherwise one client could go on to lock every account it can name, and fill the
+    /// table with the names it makes up.
     pub async fn begin(
         &self,
         db: &DatabaseConnection,
@@ -120,30 +119,37 @@ impl LoginThrottle {
     ) -> Result<Option<Duration>, DbErr> {
         if self.attempts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             let expired_before = now_ms().saturating_sub(self.window_ms());
-            db.execute_raw(statement(db, SWEEP, vec![expired_before.into()]))
-                .await?;
+            // Housekeeping: a failure here must not fail the sign-in it happened during.
+            if let Err(error) = db
+                .execute_raw(statement(db, SWEEP, vec![expired_before.into()]))
+                .await
+            {
+                tracing::warn!(%error, "could not sweep expired sign-in counts");
+            }
         }
-        let user = self
-            .count(db, user_subject(username), self.max_per_user)
-            .await?;
         let address = self
             .count(db, address_subject(address), self.max_per_address)
             .await?;
-        Ok(user.into_iter().chain(address).max())
+        if address.is_some() {
+            return Ok(address);
+        }
+        self.count(db, user_subject(username), self.max_per_user)
+            .await
     }
 
     /// A successful login takes its attempt back from the address and clears the username
     /// (one success must not reset a spray across many accounts from the same address).
+    /// Runs in the sign-in's own transaction, so it happens exactly when the sign-in does.
     pub async fn succeeded(
         &self,
-        db: &DatabaseConnection,
+        txn: &impl ConnectionTrait,
         username: &str,
         address: &str,
     ) -> Result<(), DbErr> {
-        db.execute_raw(statement(db, FORGET, vec![user_subject(username).into()]))
+        txn.execute_raw(statement(txn, FORGET, vec![user_subject(username).into()]))
             .await?;
-        db.execute_raw(statement(
-            db,
+        txn.execute_raw(statement(
+            txn,
             GIVE_BACK,
             vec![address_subject(address).into()],
         ))
@@ -156,6 +162,7 @@ impl LoginThrottle {
 mod tests {
     use super::*;
     use migration::{Migrator, MigratorTrait};
+    use sea_orm::DbBackend;
 
     async fn database() -> DatabaseConnection {
         let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
@@ -187,6 +194,30 @@ mod tests {
             begin("erin", "10.0.0.1").await.is_some(),
             "address limit spans usernames"
         );
+    }
+
+    #[tokio::test]
+    async fn a_blocked_address_cannot_go_on_to_lock_other_accounts() {
+        let db = database().await;
+        let throttle = LoginThrottle::new(3, 2, Duration::from_secs(60));
+        let begin =
+            async |user: &str, address: &str| throttle.begin(&db, user, address).await.unwrap();
+        assert_eq!(begin("mallory", "10.6.6.6").await, None);
+        assert_eq!(begin("mallory", "10.6.6.6").await, None);
+        for _ in 0..10 {
+            assert!(begin("victim", "10.6.6.6").await.is_some());
+        }
+        assert_eq!(begin("victim", "10.0.0.1").await, None, "victim locked out");
+        let rows = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) AS n FROM login_failures",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        // mallory, victim (from the second address only) and the two addresses.
+        assert_eq!(rows.try_get::<i64>("", "n").unwrap(), 4);
     }
 
     #[tokio::test]
