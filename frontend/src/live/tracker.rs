@@ -33,8 +33,8 @@ pub struct Activity {
 /// What one message means for the dashboard.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// These channels changed: views showing them reload. The flag says the row is about a
-    /// person's account (created, changed, signed in), which no channel of its own carries.
+    /// These channels changed: views showing them reload. The flag says an account was
+    /// created or changed, which no channel of its own carries.
     Changed(Vec<Channel>, Option<Activity>, bool),
     Sample(DateTime<Utc>, SystemMetrics),
     /// The coordinator dropped us for reading too slowly: reconnect and replay.

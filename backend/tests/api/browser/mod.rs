@@ -400,6 +400,9 @@ async fn the_approval_story_in_a_real_browser() {
         .wait_for_text("[data-test=users]", "auditor")
         .await;
     // An account made elsewhere (here through the API) appears without a reload.
+    page.browser
+        .wait_for_text("[data-test=connection]", "Live")
+        .await;
     app.user("newcomer", "viewer").await;
     page.browser
         .wait_for_text("[data-test=users]", "newcomer")

@@ -22,8 +22,26 @@ pub enum DecideState {
     Open,
 }
 
-/// `requester` is who requested the proposal's assessment, once known: until then the form
-/// is offered, and the coordinator still refuses a decision it must not take.
+/// Why the signed-in person must leave this proposal to others, if they must: the
+/// coordinator refuses a decision or a release by whoever proposed it or requested the
+/// assessment it answers. `requester` is `None` when that is not known.
+pub fn own_part(
+    proposal: &Proposal,
+    me: Option<&str>,
+    requester: Option<&str>,
+) -> Option<DecideState> {
+    let me = me?;
+    if me == proposal.proposed_by {
+        Some(DecideState::OwnProposal)
+    } else if Some(me) == requester {
+        Some(DecideState::OwnRequest)
+    } else {
+        None
+    }
+}
+
+/// `requester` is who requested the proposal's assessment; when it could not be learnt the
+/// form is offered, and the coordinator still refuses a decision it must not take.
 pub fn decide_state(
     proposal: &Proposal,
     me: Option<&str>,
@@ -36,11 +54,8 @@ pub fn decide_state(
     if proposal.status != ProposalStatus::Pending {
         return DecideState::Closed;
     }
-    if me == Some(proposal.proposed_by.as_str()) {
-        return DecideState::OwnProposal;
-    }
-    if me.is_some() && me == requester {
-        return DecideState::OwnRequest;
+    if let Some(own) = own_part(proposal, me, requester) {
+        return own;
     }
     match proposal
         .approvals

@@ -2,7 +2,7 @@
 //! decided what, every action exactly as the installer would run it (env values masked),
 //! the risk, and then the decision, the release and the live execution.
 
-use super::decide::{DecideSection, DecideState, decide_state, decision_confirmation};
+use super::decide::{DecideSection, DecideState, decide_state, decision_confirmation, own_part};
 use super::execution::{
     ExecuteForm, ExecuteOptions, ExecutionPanel, can_release, execute_confirmation,
 };
@@ -157,15 +157,13 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
             Ok::<_, ApiError>(decision_confirmation(&answer))
         }
     });
-    // Memos, so a reload that changes nothing relevant does not rebuild the forms and lose
-    // what is being typed or ticked.
-    // Whoever requested the assessment may not decide on what it led to: only an approver
-    // needs to know who that was.
+    // Whoever proposed the remediation or requested its assessment may neither decide on it
+    // nor release it: only those who could do either need to know who requested it.
+    let decides =
+        move || ctx.can(Permission::ApproveRemediation) || ctx.can(Permission::ExecuteRemediation);
     let assessment_id = Memo::new(move |_| loaded.with(|p| p.as_ref().map(|p| p.assessment_id)));
     let requester = LocalResource::new(move || {
-        let wanted = assessment_id
-            .get()
-            .filter(|_| ctx.can(Permission::ApproveRemediation));
+        let wanted = assessment_id.get().filter(|_| decides());
         let api = ctx.api();
         async move {
             match wanted {
@@ -178,15 +176,21 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
             }
         }
     });
+    let me = move || {
+        ctx.session
+            .with(|s| s.as_ref().map(|s| s.user.username.clone()))
+    };
+    // Memos, so a reload that changes nothing relevant does not rebuild the forms and lose
+    // what is being typed or ticked. Nothing is offered until the requester is known, so a
+    // form does not flash up for the one approver it is not for.
     let decide_state = Memo::new(move |_| {
-        let me = ctx
-            .session
-            .with(|s| s.as_ref().map(|s| s.user.username.clone()));
         let may_approve = ctx.can(Permission::ApproveRemediation);
-        let requester = requester.get().flatten();
-        loaded.with(|p| match p {
-            Some(p) => decide_state(p, me.as_deref(), may_approve, requester.as_deref()),
-            None => DecideState::NotAllowed,
+        let me = me();
+        loaded.with(|p| match (p, requester.get()) {
+            (Some(p), Some(requester)) => {
+                decide_state(p, me.as_deref(), may_approve, requester.as_deref())
+            }
+            _ => DecideState::NotAllowed,
         })
     });
 
@@ -218,7 +222,15 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
     });
     let release_open = Memo::new(move |_| {
         let status = loaded.with(|p| p.as_ref().map(|p| p.status));
+        let me = me();
+        let not_own = requester.get().is_some_and(|requester| {
+            loaded.with(|p| {
+                p.as_ref()
+                    .is_some_and(|p| own_part(p, me.as_deref(), requester.as_deref()).is_none())
+            })
+        });
         ctx.can(Permission::ExecuteRemediation)
+            && not_own
             && status.is_some_and(|status| {
                 execution
                     .with(|e| matches!(e, Some(Ok(latest)) if can_release(status, latest.as_ref())))

@@ -8,7 +8,7 @@ use crate::api::ApiError;
 use crate::app::Ctx;
 use crate::components::{Empty, ErrorNotice, Loading, Permitted};
 use coordinator_api::users::{UpdateUserRequest, User};
-use coordinator_api::{Permission, UserId};
+use coordinator_api::{Permission, Role, UserId};
 use create::CreateUserForm;
 use leptos::prelude::*;
 use row::UserRow;
@@ -38,6 +38,16 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
+/// What rows are rebuilt for: who exists, with which role, and whether they may sign in.
+fn accounts_shown(list: &Option<Vec<User>>) -> Option<Vec<(UserId, &str, Role, bool)>> {
+    list.as_ref().map(|users| {
+        users
+            .iter()
+            .map(|u| (u.id, u.username.as_str(), u.role, u.disabled))
+            .collect()
+    })
+}
+
 /// Only mounted for admins, so nobody else sends a request that would be refused.
 #[component]
 fn UserAdministration() -> impl IntoView {
@@ -50,8 +60,11 @@ fn UserAdministration() -> impl IntoView {
         async move { api.users().await.map(|list| list.users) }
     });
     // A reload that brings the same accounts leaves the rows, and whatever is being typed in
-    // them, as they are.
-    let listed = Memo::new(move |_| users.with(|r| r.as_ref().and_then(|r| r.clone().ok())));
+    // them, as they are: only what an admin changes counts, not sign-in or change times.
+    let listed = Memo::new_with_compare(
+        move |_| users.with(|r| r.as_ref().and_then(|r| r.clone().ok())),
+        |old, new| old.map(accounts_shown) != new.map(accounts_shown),
+    );
     let me = move || ctx.session.with(|s| s.as_ref().map(|s| s.user.id));
     let changes: Changes = Action::new_local(move |change: &UserChange| {
         let change = change.clone();
