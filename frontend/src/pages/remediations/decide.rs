@@ -1,9 +1,11 @@
 //! An approver's decision on a proposal: whether to offer it, and what to say once recorded.
 
 use crate::api::ApiError;
+use crate::app::Ctx;
 use crate::components::{Badge, DecisionForm, Time};
 use coordinator_api::approvals::{ApprovalRecord, ApprovalResponse, Decision};
 use coordinator_api::remediations::{Proposal, ProposalStatus};
+use coordinator_api::{AssessmentId, Permission};
 use leptos::prelude::*;
 
 /// What the decision section shows the signed-in person.
@@ -20,6 +22,26 @@ pub enum DecideState {
     /// Nor a proposal answering an assessment they requested.
     OwnRequest,
     Open,
+}
+
+/// Who requested the assessment `assessment_id` names, or `None` when that could not be
+/// learnt. Whoever proposed a remediation or requested its assessment may neither decide on
+/// it nor release it, so only those who could do either ask.
+pub fn assessment_requester(
+    ctx: Ctx,
+    assessment_id: Memo<Option<AssessmentId>>,
+) -> LocalResource<Option<String>> {
+    let decides =
+        move || ctx.can(Permission::ApproveRemediation) || ctx.can(Permission::ExecuteRemediation);
+    LocalResource::new(move || {
+        let wanted = assessment_id.get().filter(|_| decides());
+        let api = ctx.api();
+        async move {
+            let id = wanted?;
+            let answer = api.assessment(id).await.ok()?;
+            Some(answer.assessment.requested_by)
+        }
+    })
 }
 
 /// Why the signed-in person must leave this proposal to others, if they must: the

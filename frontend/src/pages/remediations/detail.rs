@@ -2,7 +2,9 @@
 //! decided what, every action exactly as the installer would run it (env values masked),
 //! the risk, and then the decision, the release and the live execution.
 
-use super::decide::{DecideSection, DecideState, decide_state, decision_confirmation, own_part};
+use super::decide::{
+    DecideSection, DecideState, assessment_requester, decide_state, decision_confirmation, own_part,
+};
 use super::execution::{
     ExecuteForm, ExecuteOptions, ExecutionPanel, can_release, execute_confirmation,
 };
@@ -157,25 +159,8 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
             Ok::<_, ApiError>(decision_confirmation(&answer))
         }
     });
-    // Whoever proposed the remediation or requested its assessment may neither decide on it
-    // nor release it: only those who could do either need to know who requested it.
-    let decides =
-        move || ctx.can(Permission::ApproveRemediation) || ctx.can(Permission::ExecuteRemediation);
     let assessment_id = Memo::new(move |_| loaded.with(|p| p.as_ref().map(|p| p.assessment_id)));
-    let requester = LocalResource::new(move || {
-        let wanted = assessment_id.get().filter(|_| decides());
-        let api = ctx.api();
-        async move {
-            match wanted {
-                Some(id) => api
-                    .assessment(id)
-                    .await
-                    .ok()
-                    .map(|a| a.assessment.requested_by),
-                None => None,
-            }
-        }
-    });
+    let requester = assessment_requester(ctx, assessment_id);
     let me = move || {
         ctx.session
             .with(|s| s.as_ref().map(|s| s.user.username.clone()))
