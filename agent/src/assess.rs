@@ -498,6 +498,8 @@ pub fn proposal(assessment_id: AssessmentId, assessment: &Assessment) -> Option<
     let issues: BTreeSet<&str> = fixes.iter().map(|f| f.issue.as_str()).collect();
     Some(ProposeRequest {
         assessment_id,
+        // The assessment's machine, which is this one: it is the only one the agent assesses.
+        machine_id: None,
         issues: issues.into_iter().map(str::to_owned).collect(),
         priority,
         auto_approve: false,

@@ -993,11 +993,13 @@ mod tests {
         ExecutionTask {
             execution_id: ExecutionId(7),
             proposal_id: ProposalId(3),
+            machine_id: coordinator_api::MachineId::default_machine(),
             dry_run: false,
             rollback_on_failure: true,
             parallel_execution: parallel,
             actions,
             payload_digest: String::new(),
+            digest_version: coordinator_api::digest::DIGEST_VERSION,
             digest_salt: String::new(),
             correlation_id: "test".to_owned(),
         }

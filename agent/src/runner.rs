@@ -626,7 +626,22 @@ async fn handle_execution(
         )
         .await;
     };
-    let digest = coordinator_api::digest::payload_digest(&task.actions, &salt);
+    if !coordinator_api::digest::is_known_version(task.digest_version) {
+        return refuse(
+            session,
+            config,
+            task,
+            lease,
+            "the payload digest is of a version this agent does not know, so it cannot be checked",
+        )
+        .await;
+    }
+    let digest = coordinator_api::digest::payload_digest(
+        task.digest_version,
+        &task.machine_id,
+        &task.actions,
+        &salt,
+    );
     if digest != task.payload_digest {
         return refuse(
             session,

@@ -11,6 +11,7 @@ mod m20261121_000005_monitoring;
 mod m20261121_000006_alerts;
 mod m20261121_000007_audit_retention;
 mod m20261121_000008_login_failures;
+mod m20261204_000009_machines;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_alerts::Migration),
             Box::new(m20261121_000007_audit_retention::Migration),
             Box::new(m20261121_000008_login_failures::Migration),
+            Box::new(m20261204_000009_machines::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 //! reviewed by an approver.
 
 use crate::approvals::Decision;
-use crate::{AssessmentId, ExecutionId, Secret, ServerId, wire_enum};
+use crate::{AssessmentId, ExecutionId, MachineId, Secret, ServerId, wire_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -81,9 +81,17 @@ pub struct CreateAssessmentRequest {
     pub assessment_type: String,
     #[serde(default)]
     pub options: AssessmentOptions,
-    /// Names of the MCP servers to assess; `*` for every server the compliance server sees.
+    /// Names of the MCP servers to assess, inside the machine's configurations; `*` for every
+    /// server the compliance server sees.
     #[schema(example = json!(["filesystem", "postgres"]))]
     pub target_servers: Vec<String>,
+    /// The machine to assess. May be left out while only one machine has a compliance server.
+    #[schema(value_type = Option<String>, example = "ws-07")]
+    pub machine_id: Option<MachineId>,
+    /// Several machines to assess, or `["*"]` for every machine with a compliance server: one
+    /// assessment per machine, sharing one correlation id. Not together with `machineId`.
+    #[schema(example = json!(["ws-07", "ws-08"]))]
+    pub machine_ids: Option<Vec<String>>,
     /// When the caller made the request; informational.
     pub timestamp: Option<DateTime<Utc>>,
 }
@@ -92,7 +100,9 @@ pub struct CreateAssessmentRequest {
 #[serde(rename_all = "camelCase")]
 pub struct CreateAssessmentResponse {
     pub success: bool,
+    /// The assessment, or the first of them when several machines were asked for.
     pub assessment_id: AssessmentId,
+    pub machine_id: MachineId,
     pub status: AssessmentStatus,
     /// Always `true`.
     pub requires_approval: bool,
@@ -103,6 +113,18 @@ pub struct CreateAssessmentResponse {
     /// Why it is waiting, when it is.
     pub status_detail: Option<String>,
     pub correlation_id: String,
+    /// Every assessment the request created, one per machine, in machine order.
+    pub assessments: Vec<QueuedAssessment>,
+}
+
+/// One of the assessments a request created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedAssessment {
+    pub assessment_id: AssessmentId,
+    pub machine_id: MachineId,
+    pub status: AssessmentStatus,
+    pub status_detail: Option<String>,
 }
 
 /// One finding about one MCP server.
@@ -156,6 +178,8 @@ pub struct Review {
 #[serde(rename_all = "camelCase")]
 pub struct Assessment {
     pub assessment_id: AssessmentId,
+    /// The machine whose configurations are assessed.
+    pub machine_id: MachineId,
     pub request_id: String,
     pub assessment_type: String,
     pub options: AssessmentOptions,
@@ -199,6 +223,9 @@ pub struct AssessmentQuery {
     pub assessment_type: Option<String>,
     /// Assessments that target this MCP server, or that this compliance server ran.
     pub server: Option<String>,
+    /// Assessments of this machine.
+    #[param(value_type = Option<String>)]
+    pub machine_id: Option<MachineId>,
     pub correlation_id: Option<String>,
     /// 1 to 200; 50 when absent.
     pub limit: Option<u64>,

@@ -1,6 +1,6 @@
 //! Executions: an approved proposal released to an installer, tracked to its end.
 
-use crate::{AssessmentId, ExecutionId, ProposalId, Secret, ServerId, wire_enum};
+use crate::{AssessmentId, ExecutionId, MachineId, ProposalId, Secret, ServerId, wire_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -77,10 +77,16 @@ pub struct ExecuteResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionCounts {
+    /// Actions that reached a final status, whatever it was.
     pub completed: u32,
     pub total: u32,
+    /// Actions that made their change and kept it.
     pub successful: u32,
     pub failed: u32,
+    /// Actions that changed nothing: everything in a dry run, or what a failure stopped.
+    pub skipped: u32,
+    /// Actions whose change was undone after a failure.
+    pub rolled_back: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -97,7 +103,12 @@ pub struct ActionProgress {
 pub struct Execution {
     pub execution_id: ExecutionId,
     pub proposal_id: ProposalId,
+    /// The machine the actions change.
+    pub machine_id: MachineId,
     pub status: ExecutionStatus,
+    /// Why it ended as it did, in the installer's words (secrets masked); for an
+    /// interrupted run, what the coordinator knows.
+    pub message: Option<String>,
     pub dry_run: bool,
     pub rollback_on_failure: bool,
     pub parallel_execution: bool,

@@ -17,6 +17,7 @@ pub mod events;
 pub mod executions;
 pub mod health;
 pub mod ids;
+pub mod machines;
 pub mod monitoring;
 pub mod packages;
 pub mod permissions;
@@ -34,5 +35,6 @@ pub use ids::{
     ApprovalId, AssessmentId, AuditLogId, EnrollmentKeyId, ExecutionId, ProposalId, ServerId,
     TaskId, UserId,
 };
+pub use machines::MachineId;
 pub use permissions::{Permission, Role, ServerKind};
 pub use secret::Secret;

@@ -1,7 +1,7 @@
 //! Remediation proposals: what should change, how risky it is, and who has decided.
 
 use crate::approvals::ApprovalRecord;
-use crate::{AssessmentId, ExecutionId, ProposalId, Secret, wire_enum};
+use crate::{AssessmentId, ExecutionId, MachineId, ProposalId, Secret, wire_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,6 +78,10 @@ pub struct ProposedAction {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProposeRequest {
     pub assessment_id: AssessmentId,
+    /// The machine to change. The proposal is about its assessment's machine; when given,
+    /// this must name that same machine.
+    #[schema(value_type = Option<String>, example = "ws-07")]
+    pub machine_id: Option<MachineId>,
     #[serde(default)]
     pub issues: Vec<String>,
     pub priority: Priority,
@@ -105,6 +109,8 @@ pub struct Risk {
 pub struct ProposeResponse {
     pub success: bool,
     pub proposal_id: ProposalId,
+    /// The machine the actions will change.
+    pub machine_id: MachineId,
     pub status: ProposalStatus,
     /// Always `true`.
     pub requires_approval: bool,
@@ -145,6 +151,8 @@ pub struct MaskedAction {
 pub struct Proposal {
     pub proposal_id: ProposalId,
     pub assessment_id: AssessmentId,
+    /// The machine the actions will change; covered by the payload digest.
+    pub machine_id: MachineId,
     pub status: ProposalStatus,
     pub priority: Priority,
     pub issues: Vec<String>,
@@ -183,6 +191,9 @@ pub struct ProposalQuery {
     pub status: Option<ProposalStatus>,
     pub priority: Option<Priority>,
     pub assessment_id: Option<AssessmentId>,
+    /// Proposals for this machine.
+    #[param(value_type = Option<String>)]
+    pub machine_id: Option<MachineId>,
     pub correlation_id: Option<String>,
     /// 1 to 200; 50 when absent.
     pub limit: Option<u64>,

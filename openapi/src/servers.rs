@@ -1,15 +1,18 @@
 //! The server registry: enrollment keys, registration, status and pings.
 
-use crate::{EnrollmentKeyId, Secret, ServerId, ServerKind};
+use crate::{EnrollmentKeyId, MachineId, Secret, ServerId, ServerKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnrollmentKeyRequest {
     /// Restrict the key to one kind of server; any kind when absent.
     pub kind: Option<ServerKind>,
+    /// Restrict the key to servers of one machine; any machine when absent.
+    #[schema(value_type = Option<String>, example = "ws-07")]
+    pub machine_id: Option<MachineId>,
     /// When the key stops working; 24 hours from now when absent.
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -23,8 +26,12 @@ pub struct EnrollmentKeyResponse {
     #[schema(value_type = String)]
     pub enrollment_key: Secret,
     pub kind: Option<ServerKind>,
+    pub machine_id: Option<MachineId>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// The tool a compliance server must offer to be given assessments.
+pub const ASSESSMENT_TOOL: &str = "compliance_assessment";
 
 /// How a person can be reached about an installer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -76,6 +83,10 @@ pub struct RegisterServerRequest {
     pub installer_id: Option<ServerId>,
     #[schema(value_type = Option<String>, example = "compliance-server")]
     pub server_id: Option<ServerId>,
+    /// The machine whose MCP client configurations the server looks after, usually its host
+    /// name; the machine `default` when absent. Only work about this machine is offered to it.
+    #[schema(value_type = Option<String>, example = "ws-07")]
+    pub machine_id: Option<MachineId>,
     #[schema(example = "1.0.0")]
     pub version: String,
     /// Installer capabilities such as `install_server`, `remove_server`, `generate_config`.
@@ -106,6 +117,8 @@ pub struct Server {
     #[schema(value_type = String)]
     pub id: ServerId,
     pub kind: ServerKind,
+    /// The machine the server works on.
+    pub machine_id: MachineId,
     pub version: String,
     pub capabilities: Vec<String>,
     pub tools: Vec<String>,
@@ -124,6 +137,18 @@ pub struct Server {
 pub struct ServerResponse {
     pub success: bool,
     pub server: Server,
+}
+
+/// Filters of `GET /servers`; every server when none is given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ServerQuery {
+    /// Servers on this machine.
+    #[param(value_type = Option<String>)]
+    pub machine_id: Option<MachineId>,
+    pub kind: Option<ServerKind>,
+    pub status: Option<ServerStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -2,7 +2,7 @@
 
 use crate::assessments::AssessmentOptions;
 use crate::remediations::ProposedAction;
-use crate::{AssessmentId, ExecutionId, ProposalId, TaskId, wire_enum};
+use crate::{AssessmentId, ExecutionId, MachineId, ProposalId, TaskId, wire_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,6 +31,8 @@ pub struct ClaimRequest {
 #[serde(rename_all = "camelCase")]
 pub struct AssessmentTask {
     pub assessment_id: AssessmentId,
+    /// The machine to assess: always the claiming server's own.
+    pub machine_id: MachineId,
     pub assessment_type: String,
     pub options: AssessmentOptions,
     pub target_servers: Vec<String>,
@@ -44,12 +46,18 @@ pub struct AssessmentTask {
 pub struct ExecutionTask {
     pub execution_id: ExecutionId,
     pub proposal_id: ProposalId,
+    /// The machine to change: always the claiming installer's own. An installer that finds
+    /// another machine here must refuse the task.
+    pub machine_id: MachineId,
     pub dry_run: bool,
     pub rollback_on_failure: bool,
     pub parallel_execution: bool,
     pub actions: Vec<ProposedAction>,
-    /// The approved digest; recompute it with `digestSalt` (see `coordinator_api::digest`).
+    /// The approved digest; recompute it with `digestSalt`, `digestVersion` and `machineId`
+    /// (see `coordinator_api::digest`).
     pub payload_digest: String,
+    /// Which canonical form the digest was computed over.
+    pub digest_version: u32,
     /// Hex of the salt the env HMACs of the digest are keyed with.
     pub digest_salt: String,
     pub correlation_id: String,

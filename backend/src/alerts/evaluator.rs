@@ -57,7 +57,7 @@ pub async fn measure(state: &AppState) -> Result<HashMap<AlertMetric, f64>, sea_
         .count(&state.db)
         .await?;
     values.insert(AlertMetric::QueueDepth, queued as f64);
-    let unreachable = crate::servers::service::list(state)
+    let unreachable = crate::servers::service::list(state, &Default::default())
         .await
         .map(|servers| {
             servers

@@ -2,7 +2,7 @@
 
 use coordinator_api::assessments::AssessmentStatus;
 use coordinator_api::audit::ActorType;
-use coordinator_api::{AssessmentId, ExecutionId, ServerId, UserId};
+use coordinator_api::{AssessmentId, ExecutionId, MachineId, ServerId, UserId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,6 +10,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: AssessmentId,
+    /// The machine whose configurations are assessed.
+    pub machine_id: MachineId,
     /// The caller's idempotency key, unique per caller.
     pub request_id: String,
     /// SHA-256 of what was asked for under `request_id`, to tell a retry from a clash.

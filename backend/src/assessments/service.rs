@@ -15,11 +15,13 @@ use chrono::Utc;
 use coordinator_api::approvals::Decision;
 use coordinator_api::assessments::{
     Assessment, AssessmentOptions, AssessmentPage, AssessmentQuery, AssessmentResults,
-    AssessmentStatus, CreateAssessmentRequest, CreateAssessmentResponse, Review, ReviewRequest,
+    AssessmentStatus, CreateAssessmentRequest, CreateAssessmentResponse, QueuedAssessment, Review,
+    ReviewRequest,
 };
 use coordinator_api::audit::ActorType;
+use coordinator_api::servers::ASSESSMENT_TOOL;
 use coordinator_api::work::{AssessmentTask, TaskKind};
-use coordinator_api::{AssessmentId, ExecutionId, ServerId, ServerKind, UserId};
+use coordinator_api::{AssessmentId, ExecutionId, MachineId, ServerId, ServerKind, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -28,13 +30,23 @@ use sea_orm::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// The tool a compliance server must offer to be given assessments.
-pub const ASSESSMENT_TOOL: &str = "compliance_assessment";
 const MAX_TARGETS: usize = 100;
 const MAX_PAGE: u64 = 200;
 
-const WAITING: &str = "waiting for a reachable compliance server offering compliance_assessment";
-const QUEUED: &str = "queued for a compliance server";
+/// Machines one request may ask for at once.
+const MAX_MACHINES: usize = 500;
+/// In `machineIds`: every machine with a compliance server.
+const ALL_MACHINES: &str = "*";
+
+fn status_detail(machine: &MachineId, available: bool) -> String {
+    if available {
+        format!("queued for the compliance server of machine `{machine}`")
+    } else {
+        format!(
+            "waiting: no reachable compliance server offering {ASSESSMENT_TOOL} is registered on machine `{machine}`"
+        )
+    }
+}
 
 fn is_name(value: &str, max: usize, extra: &[char]) -> bool {
     (1..=max).contains(&value.len())
@@ -57,6 +69,11 @@ fn validate(request: &CreateAssessmentRequest) -> ApiResult<()> {
         return Err(ApiError::validation(format!(
             "requestId must not start with `{RESERVED_PREFIX}`"
         )));
+    }
+    if request.machine_id.is_some() && request.machine_ids.is_some() {
+        return Err(ApiError::validation(
+            "give machineId (one machine) or machineIds (several, or [\"*\"] for all), not both",
+        ));
     }
     if !is_name(&request.assessment_type, 64, &['-', '_']) {
         return Err(ApiError::validation(
@@ -82,13 +99,22 @@ fn validate(request: &CreateAssessmentRequest) -> ApiResult<()> {
 }
 
 /// What was asked under a request id, minus the part that never matters (`autoApprove`).
+/// The machines enter as named, not as resolved, so that a retry is recognised even after
+/// another machine has joined.
 fn fingerprint(request: &CreateAssessmentRequest) -> String {
-    let asked = json!({
+    let mut asked = json!({
         "type": request.assessment_type,
         "targets": request.target_servers,
         "includeDetails": request.options.include_details,
         "generateReport": request.options.generate_report,
     });
+    // Absent before machines existed, so that fingerprints stored then still match.
+    if let Some(machine) = &request.machine_id {
+        asked["machineId"] = json!(machine);
+    }
+    if let Some(machines) = &request.machine_ids {
+        asked["machineIds"] = json!(machines);
+    }
     hex::encode(Sha256::digest(asked.to_string().as_bytes()))
 }
 
@@ -98,13 +124,18 @@ fn new_correlation_id() -> String {
     format!("corr-{}", hex::encode(bytes))
 }
 
-/// Whether a reachable compliance server offers the assessment tool right now.
-async fn assessor_available(conn: &impl ConnectionTrait, state: &AppState) -> ApiResult<bool> {
+/// Whether a reachable compliance server on `machine` offers the assessment tool right now.
+async fn assessor_available(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    machine: &MachineId,
+) -> ApiResult<bool> {
     let window =
         chrono::Duration::from_std(state.config.server_unreachable_after).unwrap_or_default();
     let seen_after = Utc::now() - window;
     let candidates = server::Entity::find()
         .filter(server::Column::Kind.eq(ServerKind::Compliance))
+        .filter(server::Column::MachineId.eq(machine.clone()))
         .filter(server::Column::LastSeenAt.gt(seen_after))
         .all(conn)
         .await?;
@@ -114,7 +145,104 @@ async fn assessor_available(conn: &impl ConnectionTrait, state: &AppState) -> Ap
     }))
 }
 
+/// The distinct machines of the registered servers, of one kind or of any.
+async fn registered_machines(
+    conn: &impl ConnectionTrait,
+    kind: Option<ServerKind>,
+) -> ApiResult<Vec<MachineId>> {
+    let mut query = server::Entity::find()
+        .select_only()
+        .column(server::Column::MachineId)
+        .distinct()
+        .order_by_asc(server::Column::MachineId);
+    if let Some(kind) = kind {
+        query = query.filter(server::Column::Kind.eq(kind));
+    }
+    Ok(query.into_tuple::<MachineId>().all(conn).await?)
+}
+
+fn listed(machines: &[MachineId]) -> String {
+    let shown: Vec<String> = machines.iter().take(10).map(|m| format!("`{m}`")).collect();
+    let more = machines.len().saturating_sub(shown.len());
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The machines a request is about. A server asks only about its own machine; a person
+/// names one or several, or none while that leaves no doubt.
+async fn machines_of(
+    conn: &impl ConnectionTrait,
+    requester: &Requester<'_>,
+    request: &CreateAssessmentRequest,
+) -> ApiResult<Vec<MachineId>> {
+    let named: Option<Vec<MachineId>> = match (&request.machine_id, &request.machine_ids) {
+        (Some(machine), _) => Some(vec![machine.clone()]),
+        (None, Some(names)) if names.iter().any(|n| n.trim() == ALL_MACHINES) => {
+            let all = registered_machines(conn, Some(ServerKind::Compliance)).await?;
+            if all.is_empty() {
+                return Err(ApiError::validation(
+                    "machineIds [\"*\"] asks for every machine with a compliance server, and none has one yet",
+                ));
+            }
+            Some(all)
+        }
+        (None, Some(names)) => {
+            let mut machines = names
+                .iter()
+                .map(|n| {
+                    MachineId::parse(n)
+                        .map_err(|e| ApiError::validation(format!("machineIds: {e}")))
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            machines.sort();
+            machines.dedup();
+            if machines.is_empty() {
+                return Err(ApiError::validation(
+                    "machineIds must name at least one machine, or be [\"*\"] for all",
+                ));
+            }
+            Some(machines)
+        }
+        (None, None) => None,
+    };
+    if let Some(own) = &requester.machine {
+        return match named {
+            Some(machines) if machines.iter().any(|m| m != own) => Err(ApiError::forbidden(
+                format!("a server requests assessments of its own machine `{own}` only"),
+            )),
+            _ => Ok(vec![own.clone()]),
+        };
+    }
+    if let Some(machines) = named {
+        if machines.len() > MAX_MACHINES {
+            return Err(ApiError::validation(format!(
+                "at most {MAX_MACHINES} machines in one request"
+            )));
+        }
+        return Ok(machines);
+    }
+    let assessable = registered_machines(conn, Some(ServerKind::Compliance)).await?;
+    let candidates = if assessable.is_empty() {
+        registered_machines(conn, None).await?
+    } else {
+        assessable
+    };
+    match candidates.as_slice() {
+        [] => Ok(vec![MachineId::default_machine()]),
+        [only] => Ok(vec![only.clone()]),
+        several => Err(ApiError::validation(format!(
+            "machineId is required: {} machines have a compliance server ({}); name one with machineId, several with machineIds, or all with machineIds: [\"*\"]",
+            several.len(),
+            listed(several)
+        ))),
+    }
+}
+
 struct NewAssessment<'a> {
+    machine: MachineId,
     request_id: String,
     fingerprint: String,
     assessment_type: String,
@@ -132,14 +260,14 @@ async fn create(
     new: NewAssessment<'_>,
 ) -> ApiResult<Model> {
     let now = Utc::now();
-    let detail = if assessor_available(txn, state).await? {
-        QUEUED
-    } else {
-        WAITING
-    };
+    let detail = status_detail(
+        &new.machine,
+        assessor_available(txn, state, &new.machine).await?,
+    );
     let origin = new.requester.origin;
     let created =
         assessment::ActiveModel {
+            machine_id: Set(new.machine.clone()),
             request_id: Set(new.request_id),
             request_fingerprint: Set(new.fingerprint),
             assessment_type: Set(new.assessment_type),
@@ -148,7 +276,7 @@ async fn create(
                 serde_json::to_string(&new.target_servers).map_err(ApiError::internal)?
             ),
             status: Set(AssessmentStatus::Pending),
-            status_detail: Set(Some(detail.to_owned())),
+            status_detail: Set(Some(detail)),
             requested_by: Set(origin.actor.name.clone()),
             requested_by_type: Set(origin.actor.kind),
             requested_by_user_id: Set(new.requester.user),
@@ -172,6 +300,7 @@ async fn create(
         NewWork {
             kind: TaskKind::Assessment,
             subject_id: created.id.0,
+            machine: created.machine_id.clone(),
             server_kind: ServerKind::Compliance,
             requires: vec![ASSESSMENT_TOOL.to_owned()],
             max_attempts: state.config.assessment_max_attempts,
@@ -181,35 +310,37 @@ async fn create(
     Ok(created)
 }
 
-/// Requests an assessment; the same `requestId` with the same content returns the first one.
-/// Returns whether it was created now, and the answer.
-/// The assessment this caller already requested under `request_id`, if any.
+/// The assessments this caller already requested under `request_id`, one per machine.
 async fn earlier(
     conn: &impl ConnectionTrait,
     origin: &Origin,
     request_id: &str,
-) -> ApiResult<Option<Model>> {
+) -> ApiResult<Vec<Model>> {
     Ok(assessment::Entity::find()
         .filter(assessment::Column::RequestedByType.eq(origin.actor.kind))
         .filter(assessment::Column::RequestedBy.eq(origin.actor.name.as_str()))
         .filter(assessment::Column::RequestId.eq(request_id))
-        .one(conn)
+        .order_by_asc(assessment::Column::MachineId)
+        .all(conn)
         .await?)
 }
 
-/// The answer to a request whose key was used before: the same assessment, or a conflict.
+/// The answer to a request whose key was used before: the same assessments, or a conflict.
 fn replay(
-    existing: &Model,
+    existing: &[Model],
     fingerprint: &str,
     request: &CreateAssessmentRequest,
 ) -> ApiResult<(bool, CreateAssessmentResponse)> {
-    if existing.request_fingerprint != fingerprint {
+    if existing
+        .iter()
+        .any(|e| e.request_fingerprint != fingerprint)
+    {
         return Err(ApiError::conflict(format!(
             "requestId `{}` was already used for a different assessment",
             request.request_id
         )));
     }
-    Ok((false, answer(existing, request.options.auto_approve)))
+    Ok((false, answer(existing, request.options.auto_approve)?))
 }
 
 /// Requests an assessment. `requestId` is the caller's idempotency key: the same request
@@ -226,9 +357,11 @@ pub async fn request(
     match request_new(state, requester, &request, &fingerprint).await {
         // Lost a race with the same request: answer what the winner created.
         Err(err) if err.code() == coordinator_api::ErrorCode::Conflict => {
-            match earlier(&state.db, requester.origin, &request.request_id).await? {
-                Some(existing) => replay(&existing, &fingerprint, &request),
-                None => Err(err),
+            let existing = earlier(&state.db, requester.origin, &request.request_id).await?;
+            if existing.is_empty() {
+                Err(err)
+            } else {
+                replay(&existing, &fingerprint, &request)
             }
         }
         other => other,
@@ -243,67 +376,89 @@ async fn request_new(
 ) -> ApiResult<(bool, CreateAssessmentResponse)> {
     let auto_approve_ignored = request.options.auto_approve;
     let txn = db::begin_write(&state.db).await?;
-    if let Some(existing) = earlier(&txn, requester.origin, &request.request_id).await? {
+    let existing = earlier(&txn, requester.origin, &request.request_id).await?;
+    if !existing.is_empty() {
         txn.commit().await?;
         return replay(&existing, fingerprint, request);
     }
+    let machines = machines_of(&txn, requester, request).await?;
     let correlation_id = requester
         .origin
         .correlation_id
         .clone()
         .unwrap_or_else(new_correlation_id);
-    let created = create(
-        &txn,
-        state,
-        NewAssessment {
-            request_id: request.request_id.clone(),
-            fingerprint: fingerprint.to_owned(),
-            assessment_type: request.assessment_type.clone(),
-            options: AssessmentOptions {
-                auto_approve: false,
-                ..request.options
+    let mut created = Vec::with_capacity(machines.len());
+    for machine in machines {
+        let assessment = create(
+            &txn,
+            state,
+            NewAssessment {
+                machine,
+                request_id: request.request_id.clone(),
+                fingerprint: fingerprint.to_owned(),
+                assessment_type: request.assessment_type.clone(),
+                options: AssessmentOptions {
+                    auto_approve: false,
+                    ..request.options
+                },
+                target_servers: request.target_servers.clone(),
+                requester,
+                correlation_id: correlation_id.clone(),
+                follows_execution: None,
             },
-            target_servers: request.target_servers.clone(),
-            requester,
-            correlation_id: correlation_id.clone(),
-            follows_execution: None,
-        },
-    )
-    .await?;
-    record::write(
-        &txn,
-        &state.audit_key,
-        requester
-            .origin
-            .correlated(&correlation_id)
-            .entry("assessment_requested")
-            .target(format!("assessment:{}", created.id))
-            .details(json!({
-                "requestId": request.request_id,
-                "assessmentType": request.assessment_type,
-                "targetServers": request.target_servers,
-                "autoApproveIgnored": auto_approve_ignored,
-                "statusDetail": created.status_detail,
-            })),
-    )
-    .await?;
+        )
+        .await?;
+        record::write(
+            &txn,
+            &state.audit_key,
+            requester
+                .origin
+                .correlated(&correlation_id)
+                .entry("assessment_requested")
+                .target(format!("assessment:{}", assessment.id))
+                .details(json!({
+                    "requestId": request.request_id,
+                    "machineId": assessment.machine_id,
+                    "assessmentType": request.assessment_type,
+                    "targetServers": request.target_servers,
+                    "autoApproveIgnored": auto_approve_ignored,
+                    "statusDetail": assessment.status_detail,
+                })),
+        )
+        .await?;
+        created.push(assessment);
+    }
     txn.commit().await?;
     state.audited();
     state.work_queued();
-    Ok((true, answer(&created, auto_approve_ignored)))
+    Ok((true, answer(&created, auto_approve_ignored)?))
 }
 
-fn answer(model: &Model, auto_approve_ignored: bool) -> CreateAssessmentResponse {
-    CreateAssessmentResponse {
+/// The answer for the assessments one request created, first one in front.
+fn answer(models: &[Model], auto_approve_ignored: bool) -> ApiResult<CreateAssessmentResponse> {
+    let first = models
+        .first()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a request created no assessment")))?;
+    Ok(CreateAssessmentResponse {
         success: true,
-        assessment_id: model.id,
-        status: model.status,
+        assessment_id: first.id,
+        machine_id: first.machine_id.clone(),
+        status: first.status,
         requires_approval: true,
         auto_executed: false,
         auto_approve_ignored,
-        status_detail: model.status_detail.clone(),
-        correlation_id: model.correlation_id.clone(),
-    }
+        status_detail: first.status_detail.clone(),
+        correlation_id: first.correlation_id.clone(),
+        assessments: models
+            .iter()
+            .map(|m| QueuedAssessment {
+                assessment_id: m.id,
+                machine_id: m.machine_id.clone(),
+                status: m.status,
+                status_detail: m.status_detail.clone(),
+            })
+            .collect(),
+    })
 }
 
 /// Queues the re-assessment of what an execution changed, inside its completion: the same
@@ -320,13 +475,14 @@ pub async fn request_follow_up(
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("assessment {original} vanished")))?;
-    let requester = Requester { origin, user: None };
+    let requester = Requester::system(origin);
     let request_id = format!("{RESERVED_PREFIX}reassessment-after-execution-{execution}");
     let fingerprint = hex::encode(Sha256::digest(request_id.as_bytes()));
     let created = create(
         txn,
         state,
         NewAssessment {
+            machine: original.machine_id,
             request_id,
             fingerprint,
             assessment_type: original.assessment_type,
@@ -353,6 +509,7 @@ pub fn to_wire(model: Model) -> Assessment {
     };
     Assessment {
         assessment_id: model.id,
+        machine_id: model.machine_id,
         request_id: model.request_id,
         assessment_type: model.assessment_type,
         options: serde_json::from_str(&model.options).unwrap_or_default(),
@@ -398,6 +555,9 @@ pub async fn list(state: &AppState, query: &AssessmentQuery) -> ApiResult<Assess
     }
     if let Some(correlation_id) = &query.correlation_id {
         condition = condition.add(assessment::Column::CorrelationId.eq(correlation_id.as_str()));
+    }
+    if let Some(machine) = &query.machine_id {
+        condition = condition.add(assessment::Column::MachineId.eq(machine.clone()));
     }
     if let Some(server) = &query.server {
         // The JSON array holds `"name"`; LIKE wildcards in the name are matched literally.
@@ -465,6 +625,7 @@ pub async fn claimed(
     .await?;
     Ok(AssessmentTask {
         assessment_id: updated.id,
+        machine_id: updated.machine_id,
         assessment_type: updated.assessment_type,
         options: serde_json::from_str(&updated.options).unwrap_or_default(),
         target_servers: serde_json::from_str(&updated.target_servers).unwrap_or_default(),
@@ -520,6 +681,17 @@ pub async fn lease_expired(
     Ok(())
 }
 
+/// Results about a machine come only from a server on it.
+fn check_machine(current: &Model, machine: &MachineId) -> ApiResult<()> {
+    if current.machine_id != *machine {
+        return Err(ApiError::forbidden(format!(
+            "assessment {} is about machine `{}`; a server on machine `{machine}` cannot report on it",
+            current.id, current.machine_id
+        )));
+    }
+    Ok(())
+}
+
 fn check_results(results: &AssessmentResults) -> ApiResult<()> {
     let summary = results.summary;
     if summary.critical_issues + summary.warning_issues > summary.total_issues {
@@ -542,7 +714,12 @@ pub async fn report_results(
     id: AssessmentId,
     results: AssessmentResults,
 ) -> ApiResult<Assessment> {
-    let Principal::Server { id: server, .. } = principal else {
+    let Principal::Server {
+        id: server,
+        machine,
+        ..
+    } = principal
+    else {
         return Err(ApiError::forbidden(
             "only the compliance server running it reports results",
         ));
@@ -553,6 +730,7 @@ pub async fn report_results(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;
+    check_machine(&current, machine)?;
     let lease = work::held_lease(&txn, TaskKind::Assessment, id.0, server).await?;
     if current.status != AssessmentStatus::Running {
         return Err(ApiError::conflict(format!(

@@ -17,7 +17,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, http::header, web};
 use chrono::{DateTime, Utc};
-use coordinator_api::{ErrorCode, Permission, Role, ServerId, ServerKind, UserId};
+use coordinator_api::{ErrorCode, MachineId, Permission, Role, ServerId, ServerKind, UserId};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::future::{Ready, ready};
 use std::marker::PhantomData;
@@ -38,6 +38,8 @@ pub enum Principal {
     Server {
         id: ServerId,
         kind: ServerKind,
+        /// The machine it works on: the only one whose work it may claim or report on.
+        machine: MachineId,
     },
 }
 
@@ -162,6 +164,7 @@ async fn server_from_key(state: &AppState, key: &header::HeaderValue) -> ApiResu
     Ok(Principal::Server {
         id: server.id,
         kind: server.kind,
+        machine: server.machine_id,
     })
 }
 
@@ -309,19 +312,34 @@ impl FromRequest for SignedIn {
     }
 }
 
-/// Who asked: the audit origin, and the person behind it if it was a person.
+/// Who asked: the audit origin, the person behind it if it was a person, and the machine of
+/// the server if it was a server (a server asks only about its own machine).
 pub struct Requester<'a> {
     pub origin: &'a Origin,
     pub user: Option<UserId>,
+    pub machine: Option<MachineId>,
 }
 
 impl<'a> Requester<'a> {
     pub fn new(principal: &Principal, origin: &'a Origin) -> Self {
-        let user = match principal {
-            Principal::User { id, .. } => Some(*id),
-            Principal::Server { .. } => None,
+        let (user, machine) = match principal {
+            Principal::User { id, .. } => (Some(*id), None),
+            Principal::Server { machine, .. } => (None, Some(machine.clone())),
         };
-        Self { origin, user }
+        Self {
+            origin,
+            user,
+            machine,
+        }
+    }
+
+    /// Work the coordinator asks for itself, such as a re-assessment after an execution.
+    pub fn system(origin: &'a Origin) -> Self {
+        Self {
+            origin,
+            user: None,
+            machine: None,
+        }
     }
 }
 

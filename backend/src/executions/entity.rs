@@ -1,7 +1,7 @@
 //! `executions`.
 
 use coordinator_api::executions::ExecutionStatus;
-use coordinator_api::{AssessmentId, ExecutionId, ProposalId, ServerId};
+use coordinator_api::{AssessmentId, ExecutionId, MachineId, ProposalId, ServerId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: ExecutionId,
     pub proposal_id: ProposalId,
+    /// The machine the actions change: its proposal's.
+    pub machine_id: MachineId,
     pub status: ExecutionStatus,
     pub dry_run: bool,
     pub rollback_on_failure: bool,
@@ -27,6 +29,9 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "Text", nullable)]
     pub report: Option<String>,
+    /// The installer's closing words, secrets masked.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub message: Option<String>,
     pub reassessment_id: Option<AssessmentId>,
     pub correlation_id: String,
     pub created_at: DateTimeUtc,

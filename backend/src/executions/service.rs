@@ -22,7 +22,7 @@ use coordinator_api::executions::{
 };
 use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::work::{ExecutionTask, TaskKind};
-use coordinator_api::{ExecutionId, ServerId, ServerKind, UserId};
+use coordinator_api::{ExecutionId, MachineId, ServerId, ServerKind, UserId};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -56,6 +56,30 @@ fn may_move(from: ActionStatus, to: ActionStatus) -> bool {
     }
 }
 
+/// What the actions' statuses become when a run ends: a rolled-back run undid what its
+/// actions did, and whatever a failure stopped never ran. Installers need not report each of
+/// these; the record says what happened either way.
+fn settle(actions: &mut [ActionProgress], outcome: ExecutionOutcome, now: DateTime<Utc>) {
+    for action in actions {
+        let settled = match (outcome, action.status) {
+            (ExecutionOutcome::RolledBack, ActionStatus::Succeeded | ActionStatus::Running) => {
+                ActionStatus::RolledBack
+            }
+            (ExecutionOutcome::Failed, ActionStatus::Running) => ActionStatus::Failed,
+            (_, ActionStatus::Pending) => ActionStatus::Skipped,
+            (_, status) => status,
+        };
+        if settled != action.status {
+            action.status = settled;
+            action.updated_at = Some(now);
+        }
+    }
+}
+
+fn count(actions: &[ActionProgress], status: ActionStatus) -> u32 {
+    actions.iter().filter(|a| a.status == status).count() as u32
+}
+
 /// The per-action progress. Unreadable progress is an error, never "nothing started".
 fn progress_of(model: &Model) -> ApiResult<Vec<ActionProgress>> {
     serde_json::from_str(&model.actions).map_err(ApiError::internal)
@@ -76,14 +100,6 @@ pub fn to_wire(model: Model) -> ApiResult<Execution> {
     let actions = progress_of(&model)?;
     let total = actions.len() as u32;
     let completed = actions.iter().filter(|a| is_finished(a.status)).count() as u32;
-    let successful = actions
-        .iter()
-        .filter(|a| matches!(a.status, ActionStatus::Succeeded | ActionStatus::Skipped))
-        .count() as u32;
-    let failed = actions
-        .iter()
-        .filter(|a| matches!(a.status, ActionStatus::Failed | ActionStatus::RolledBack))
-        .count() as u32;
     let progress = (completed * 100).checked_div(total).unwrap_or(0) as u8;
     let estimated_completion = match (model.started_at, model.finished_at) {
         (_, Some(finished)) => Some(finished),
@@ -96,7 +112,9 @@ pub fn to_wire(model: Model) -> ApiResult<Execution> {
     Ok(Execution {
         execution_id: model.id,
         proposal_id: model.proposal_id,
+        machine_id: model.machine_id,
         status: model.status,
+        message: model.message,
         dry_run: model.dry_run,
         rollback_on_failure: model.rollback_on_failure,
         parallel_execution: model.parallel_execution,
@@ -108,8 +126,10 @@ pub fn to_wire(model: Model) -> ApiResult<Execution> {
         results: ExecutionCounts {
             completed,
             total,
-            successful,
-            failed,
+            successful: count(&actions, ActionStatus::Succeeded),
+            failed: count(&actions, ActionStatus::Failed),
+            skipped: count(&actions, ActionStatus::Skipped),
+            rolled_back: count(&actions, ActionStatus::RolledBack),
         },
         actions,
         report: model.report.and_then(|r| serde_json::from_str(&r).ok()),
@@ -152,6 +172,7 @@ async fn insert(
     let released_at: Option<DateTime<Utc>> = new.released_by.as_ref().map(|_| now);
     Ok(execution::ActiveModel {
         proposal_id: Set(proposal.id),
+        machine_id: Set(proposal.machine_id.clone()),
         status: Set(new.status),
         dry_run: Set(new.dry_run),
         rollback_on_failure: Set(new.rollback_on_failure),
@@ -165,6 +186,7 @@ async fn insert(
         started_at: Set(None),
         finished_at: Set(None),
         report: Set(None),
+        message: Set(None),
         reassessment_id: Set(None),
         correlation_id: Set(proposal.correlation_id.clone()),
         created_at: Set(now),
@@ -297,6 +319,7 @@ pub async fn execute(
         NewWork {
             kind: TaskKind::Execution,
             subject_id: run.id.0,
+            machine: run.machine_id.clone(),
             server_kind: ServerKind::Installer,
             requires: remediations::required_capabilities(&stored),
             max_attempts: EXECUTION_REQUEUES,
@@ -311,6 +334,7 @@ pub async fn execute(
             .target(format!("execution:{}", run.id))
             .details(json!({
                 "proposalId": current.id,
+                "machineId": run.machine_id,
                 "dryRun": run.dry_run,
                 "rollbackOnFailure": run.rollback_on_failure,
                 "parallelExecution": run.parallel_execution,
@@ -356,17 +380,23 @@ pub async fn claimed(
     let origin = origin.correlated(&current.correlation_id);
     let opened = remediations::opened_actions(state, &parent).ok();
     let salt = hex::decode(&parent.digest_salt).ok();
+    // The queue only offers work to servers of its machine; this holds even if it did not.
+    let machine_matches = item.machine_id == current.machine_id;
     let matches = match (&opened, &salt) {
         (Some(actions), Some(salt)) => {
-            coordinator_api::digest::payload_digest(actions, salt) == current.payload_digest
+            remediations::digest_of(&parent, actions, salt) == current.payload_digest
         }
         _ => false,
     };
     let now = Utc::now();
     let mut active = current.clone().into_active_model();
     active.updated_at = Set(now);
-    let (true, Some(opened)) = (matches, opened) else {
+    let (true, true, Some(opened)) = (machine_matches, matches, opened) else {
         active.status = Set(ExecutionStatus::Failed);
+        active.message = Set(Some(
+            "refused before it started: the stored actions do not match the approved digest or machine, or cannot be opened"
+                .to_owned(),
+        ));
         active.finished_at = Set(Some(now));
         active.update(txn).await?;
         work::finish(txn, item.clone(), WorkStatus::Failed).await?;
@@ -400,11 +430,13 @@ pub async fn claimed(
     Ok(Some(ExecutionTask {
         execution_id: updated.id,
         proposal_id: updated.proposal_id,
+        machine_id: updated.machine_id,
         dry_run: updated.dry_run,
         rollback_on_failure: updated.rollback_on_failure,
         parallel_execution: updated.parallel_execution,
         actions: opened,
         payload_digest: updated.payload_digest,
+        digest_version: parent.digest_version as u32,
         digest_salt: parent.digest_salt,
         correlation_id: updated.correlation_id,
     }))
@@ -435,6 +467,14 @@ pub async fn lease_expired(
     let action = if started {
         work::finish(txn, item, WorkStatus::Failed).await?;
         active.status = Set(ExecutionStatus::Interrupted);
+        active.message = Set(Some(format!(
+            "the installer {} stopped reporting after its actions had started; check the machine `{}` before releasing the proposal again",
+            lost_by
+                .as_ref()
+                .map(|s| format!("`{s}`"))
+                .unwrap_or_default(),
+            current.machine_id
+        )));
         active.current_action = Set(None);
         active.finished_at = Set(Some(Utc::now()));
         "execution_interrupted"
@@ -459,9 +499,9 @@ pub async fn lease_expired(
     Ok(())
 }
 
-fn installer_of(principal: &Principal) -> ApiResult<&ServerId> {
+fn installer_of(principal: &Principal) -> ApiResult<(&ServerId, &MachineId)> {
     match principal {
-        Principal::Server { id, .. } => Ok(id),
+        Principal::Server { id, machine, .. } => Ok((id, machine)),
         Principal::User { .. } => Err(ApiError::forbidden(
             "only the installer running it reports on an execution",
         )),
@@ -495,11 +535,17 @@ async fn reported_on(
     id: ExecutionId,
     digest: &str,
 ) -> ApiResult<Reported> {
-    let server = installer_of(principal)?;
+    let (server, machine) = installer_of(principal)?;
     let execution = db::locked(execution::Entity::find_by_id(id), txn)
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("execution {id}")))?;
+    if execution.machine_id != *machine {
+        return Err(ApiError::forbidden(format!(
+            "execution {id} changes machine `{}`; a server on machine `{machine}` cannot report on it",
+            execution.machine_id
+        )));
+    }
     let lease = work::held_lease(txn, TaskKind::Execution, id.0, server).await?;
     if digest != execution.payload_digest {
         return Err(ApiError::conflict(
@@ -629,7 +675,11 @@ pub async fn complete(
         }
     });
     let now = Utc::now();
+    let mut actions = progress_of(&current)?;
+    settle(&mut actions, request.outcome, now);
     let mut active = current.clone().into_active_model();
+    active.actions = Set(serde_json::to_string(&actions).map_err(ApiError::internal)?);
+    active.message = Set(message.clone());
     active.status = Set(match request.outcome {
         ExecutionOutcome::Succeeded => ExecutionStatus::Succeeded,
         ExecutionOutcome::Failed => ExecutionStatus::Failed,
@@ -733,6 +783,51 @@ mod tests {
                 && !may_move(Skipped, Failed)
         );
         assert!(!may_move(Pending, Pending) && !may_move(Running, Running));
+    }
+
+    fn actions(statuses: &[ActionStatus]) -> Vec<ActionProgress> {
+        statuses
+            .iter()
+            .enumerate()
+            .map(|(i, status)| ActionProgress {
+                action_id: format!("action-{i}"),
+                status: *status,
+                message: None,
+                updated_at: None,
+            })
+            .collect()
+    }
+
+    fn settled(outcome: ExecutionOutcome, statuses: &[ActionStatus]) -> Vec<ActionStatus> {
+        let mut progress = actions(statuses);
+        settle(&mut progress, outcome, Utc::now());
+        progress.into_iter().map(|a| a.status).collect()
+    }
+
+    #[test]
+    fn an_ended_run_says_what_became_of_each_action() {
+        use ActionStatus::*;
+        // Undone changes read as undone, and what never ran reads as skipped.
+        assert_eq!(
+            settled(
+                ExecutionOutcome::RolledBack,
+                &[Succeeded, Failed, Running, Pending]
+            ),
+            vec![RolledBack, Failed, RolledBack, Skipped]
+        );
+        // Without a rollback, a change that was made stays made.
+        assert_eq!(
+            settled(ExecutionOutcome::Failed, &[Succeeded, Running, Pending]),
+            vec![Succeeded, Failed, Skipped]
+        );
+        // A dry run changes nothing: its actions are skipped, not succeeded.
+        assert_eq!(
+            settled(ExecutionOutcome::Succeeded, &[Pending, Skipped]),
+            vec![Skipped, Skipped]
+        );
+        let counted = actions(&[Succeeded, Skipped, RolledBack, Failed, Skipped]);
+        assert_eq!(count(&counted, Skipped), 2);
+        assert_eq!(count(&counted, Succeeded), 1);
     }
 
     #[test]

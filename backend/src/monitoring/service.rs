@@ -86,7 +86,7 @@ pub async fn snapshot(state: &AppState) -> ApiResult<MetricsSnapshot> {
             Some(state.recorder.uptime().as_secs()),
         ),
     );
-    for server in crate::servers::service::list(state).await? {
+    for server in crate::servers::service::list(state, &Default::default()).await? {
         let uptime = server.health.as_ref().and_then(|h| h.uptime);
         services.insert(
             server.id.to_string(),

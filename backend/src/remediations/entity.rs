@@ -2,7 +2,7 @@
 
 use coordinator_api::audit::ActorType;
 use coordinator_api::remediations::{Priority, ProposalStatus};
-use coordinator_api::{AssessmentId, ProposalId, UserId};
+use coordinator_api::{AssessmentId, MachineId, ProposalId, UserId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,6 +11,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: ProposalId,
     pub assessment_id: AssessmentId,
+    /// The machine the actions change: its assessment's.
+    pub machine_id: MachineId,
     pub status: ProposalStatus,
     pub priority: Priority,
     /// JSON array of issue codes.
@@ -22,6 +24,8 @@ pub struct Model {
     /// Hex salt of the env HMACs in the payload digest.
     pub digest_salt: String,
     pub payload_digest: String,
+    /// The canonical form `payload_digest` was computed over (`coordinator_api::digest`).
+    pub digest_version: i32,
     /// JSON `Risk`.
     #[sea_orm(column_type = "Text")]
     pub risk: String,

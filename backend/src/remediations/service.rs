@@ -14,12 +14,12 @@ use crate::state::AppState;
 use chrono::Utc;
 use coordinator_api::approvals::{ApprovalRecord, Decision};
 use coordinator_api::assessments::AssessmentStatus;
-use coordinator_api::digest::payload_digest;
+use coordinator_api::digest::{DIGEST_VERSION, payload_digest};
 use coordinator_api::remediations::{
     Proposal, ProposalPage, ProposalQuery, ProposalStatus, ProposeRequest, ProposeResponse,
     ProposedAction,
 };
-use coordinator_api::{ExecutionId, ProposalId};
+use coordinator_api::{ExecutionId, MachineId, ProposalId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -42,11 +42,21 @@ pub fn opened_actions(state: &AppState, model: &Model) -> ApiResult<Vec<Proposed
     actions::open(&state.env_sealer, &stored).map_err(sealing)
 }
 
+/// The digest of `actions` for the proposal's machine, in the form it was proposed under.
+pub fn digest_of(model: &Model, actions: &[ProposedAction], salt: &[u8]) -> String {
+    payload_digest(
+        model.digest_version as u32,
+        &model.machine_id,
+        actions,
+        salt,
+    )
+}
+
 /// The digest of the actions as they are stored now. It differs from the recorded
-/// `payload_digest` if anyone changed them after they were proposed.
+/// `payload_digest` if anyone changed them, or the machine, after they were proposed.
 pub fn current_digest(state: &AppState, model: &Model) -> ApiResult<String> {
     let salt = hex::decode(&model.digest_salt).map_err(ApiError::internal)?;
-    Ok(payload_digest(&opened_actions(state, model)?, &salt))
+    Ok(digest_of(model, &opened_actions(state, model)?, &salt))
 }
 
 /// The stored actions no longer match what was proposed and decided.
@@ -54,6 +64,32 @@ pub fn changed_since_proposed() -> ApiError {
     ApiError::conflict(
         "the proposal's actions no longer match the digest that was proposed and approved; nothing was done",
     )
+}
+
+/// A proposal changes its assessment's machine: a machine named in the request must be that
+/// one, and a server proposes only for its own machine.
+fn check_machine(
+    subject: &assessment::Model,
+    requester: &Requester<'_>,
+    named: Option<&MachineId>,
+) -> ApiResult<()> {
+    if let Some(named) = named
+        && *named != subject.machine_id
+    {
+        return Err(ApiError::validation(format!(
+            "machineId `{named}` is not the machine of assessment {} (`{}`); a proposal changes the machine its assessment is about",
+            subject.id, subject.machine_id
+        )));
+    }
+    if let Some(own) = &requester.machine
+        && *own != subject.machine_id
+    {
+        return Err(ApiError::forbidden(format!(
+            "assessment {} is about machine `{}`; a server on machine `{own}` cannot propose changes to it",
+            subject.id, subject.machine_id
+        )));
+    }
+    Ok(())
 }
 
 #[tracing::instrument(skip_all)]
@@ -83,7 +119,6 @@ pub async fn propose(
     let stored = actions::seal(&state.env_sealer, &request.proposed_actions).map_err(sealing)?;
     let mut salt = [0u8; 32];
     rand::fill(&mut salt);
-    let digest = payload_digest(&request.proposed_actions, &salt);
     let risk = risk::assess(
         request.priority,
         &request.proposed_actions,
@@ -96,6 +131,13 @@ pub async fn propose(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("assessment {}", request.assessment_id)))?;
+    check_machine(&subject, requester, request.machine_id.as_ref())?;
+    let digest = payload_digest(
+        DIGEST_VERSION,
+        &subject.machine_id,
+        &request.proposed_actions,
+        &salt,
+    );
     if !matches!(
         subject.status,
         AssessmentStatus::Completed | AssessmentStatus::Approved
@@ -110,6 +152,8 @@ pub async fn propose(
     let origin = requester.origin.correlated(&subject.correlation_id);
     let created = proposal::ActiveModel {
         assessment_id: Set(subject.id),
+        machine_id: Set(subject.machine_id.clone()),
+        digest_version: Set(DIGEST_VERSION as i32),
         status: Set(ProposalStatus::Pending),
         priority: Set(request.priority),
         issues: Set(serde_json::to_string(&request.issues).map_err(ApiError::internal)?),
@@ -146,6 +190,7 @@ pub async fn propose(
             .target(format!("proposal:{}", created.id))
             .details(json!({
                 "assessmentId": subject.id,
+                "machineId": subject.machine_id,
                 "priority": request.priority,
                 "issues": request.issues,
                 "actions": summary,
@@ -161,6 +206,7 @@ pub async fn propose(
     Ok(ProposeResponse {
         success: true,
         proposal_id: created.id,
+        machine_id: created.machine_id,
         status: created.status,
         requires_approval: true,
         auto_executed: false,
@@ -225,6 +271,7 @@ fn to_wire(
     Ok(Proposal {
         proposal_id: model.id,
         assessment_id: model.assessment_id,
+        machine_id: model.machine_id,
         status,
         priority: model.priority,
         issues: serde_json::from_str(&model.issues).unwrap_or_default(),
@@ -307,6 +354,9 @@ pub async fn list(state: &AppState, query: &ProposalQuery) -> ApiResult<Proposal
     }
     if let Some(correlation_id) = &query.correlation_id {
         condition = condition.add(proposal::Column::CorrelationId.eq(correlation_id.as_str()));
+    }
+    if let Some(machine) = &query.machine_id {
+        condition = condition.add(proposal::Column::MachineId.eq(machine.clone()));
     }
     let total = proposal::Entity::find()
         .filter(condition.clone())

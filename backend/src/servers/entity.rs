@@ -1,7 +1,7 @@
 //! `servers` and `enrollment_keys`.
 
 pub mod server {
-    use coordinator_api::{ServerId, ServerKind};
+    use coordinator_api::{MachineId, ServerId, ServerKind};
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,6 +10,8 @@ pub mod server {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: ServerId,
         pub kind: ServerKind,
+        /// The machine whose configurations the server works on.
+        pub machine_id: MachineId,
         pub version: String,
         /// JSON array of strings.
         #[sea_orm(column_type = "Text")]
@@ -38,7 +40,7 @@ pub mod server {
 }
 
 pub mod enrollment_key {
-    use coordinator_api::{EnrollmentKeyId, ServerKind};
+    use coordinator_api::{EnrollmentKeyId, MachineId, ServerKind};
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -50,6 +52,8 @@ pub mod enrollment_key {
         pub key_hash: String,
         /// The only kind of server this key may enroll; any when empty.
         pub kind: Option<ServerKind>,
+        /// The only machine this key may enroll servers on; any when empty.
+        pub machine_id: Option<MachineId>,
         pub expires_at: DateTimeUtc,
         pub created_by: String,
         pub created_at: DateTimeUtc,

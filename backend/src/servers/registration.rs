@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use coordinator_api::servers::{Contact, HealthReport, RegisterServerRequest};
-use coordinator_api::{ServerId, ServerKind};
+use coordinator_api::{MachineId, ServerId, ServerKind};
 
 const MAX_NAMES: usize = 64;
 
@@ -11,6 +11,7 @@ const MAX_NAMES: usize = 64;
 pub struct Registration {
     pub id: ServerId,
     pub kind: ServerKind,
+    pub machine_id: MachineId,
     pub version: String,
     pub capabilities: Vec<String>,
     pub tools: Vec<String>,
@@ -102,6 +103,9 @@ impl Registration {
         Ok(Self {
             id,
             kind,
+            machine_id: request
+                .machine_id
+                .unwrap_or_else(MachineId::default_machine),
             version,
             capabilities: names("capabilities", request.capabilities)?,
             tools: names("tools", request.tools)?,

@@ -6,9 +6,10 @@ use crate::error::ApiResult;
 use crate::http::body::optional_json;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
+use coordinator_api::machines::MachineListResponse;
 use coordinator_api::servers::{
     EnrollmentKeyRequest, EnrollmentKeyResponse, PingRequest, PingResponse, RegisterServerRequest,
-    RegisterServerResponse, ServerListResponse, ServerResponse,
+    RegisterServerResponse, ServerListResponse, ServerQuery, ServerResponse,
 };
 use coordinator_api::{ErrorBody, ServerId};
 use utoipa::OpenApi;
@@ -18,6 +19,7 @@ use utoipa::OpenApi;
     create_enrollment_key,
     register_server,
     list_servers,
+    list_machines,
     get_server,
     ping_server,
     delete_server
@@ -30,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/servers/register").route(web::post().to(register_server)))
     .service(web::resource("/servers").route(web::get().to(list_servers)))
+    .service(web::resource("/machines").route(web::get().to(list_machines)))
     .service(
         web::resource("/servers/{id}")
             .route(web::get().to(get_server))
@@ -78,20 +81,40 @@ async fn register_server(
     Ok(HttpResponse::Created().json(registered))
 }
 
-/// The registry.
+/// The registry, ordered by machine, then id.
 #[utoipa::path(
     get, path = "/servers", tag = "servers",
     security(("bearer" = ["view_servers"])),
-    responses((status = 200, body = ServerListResponse))
+    params(ServerQuery),
+    responses((status = 200, body = ServerListResponse), (status = 400, body = ErrorBody))
 )]
 async fn list_servers(
     state: web::Data<AppState>,
     _auth: Authorized<perm::ViewServers>,
+    query: web::Query<ServerQuery>,
 ) -> ApiResult<web::Json<ServerListResponse>> {
-    let servers = service::list(&state).await?;
+    let servers = service::list(&state, &query).await?;
     Ok(web::Json(ServerListResponse {
         success: true,
         servers,
+    }))
+}
+
+/// The machines servers are registered on, each with its servers and whether it can be
+/// assessed and changed right now.
+#[utoipa::path(
+    get, path = "/machines", tag = "servers",
+    security(("bearer" = ["view_servers"])),
+    responses((status = 200, body = MachineListResponse))
+)]
+async fn list_machines(
+    state: web::Data<AppState>,
+    _auth: Authorized<perm::ViewServers>,
+) -> ApiResult<web::Json<MachineListResponse>> {
+    let machines = service::machines(&state).await?;
+    Ok(web::Json(MachineListResponse {
+        success: true,
+        machines,
     }))
 }
 

@@ -10,11 +10,13 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
+use coordinator_api::machines::{Machine, MachineServer};
 use coordinator_api::servers::{
-    Contact, EnrollmentKeyRequest, EnrollmentKeyResponse, HealthReport, HealthStatus, PingRequest,
-    PingResponse, RegisterServerRequest, RegisterServerResponse, Server, ServerStatus,
+    ASSESSMENT_TOOL, Contact, EnrollmentKeyRequest, EnrollmentKeyResponse, HealthReport,
+    HealthStatus, PingRequest, PingResponse, RegisterServerRequest, RegisterServerResponse, Server,
+    ServerQuery, ServerStatus,
 };
-use coordinator_api::{ErrorCode, ServerId};
+use coordinator_api::{ErrorCode, ServerId, ServerKind};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -63,6 +65,7 @@ fn to_wire(model: server::Model, state: &AppState, now: DateTime<Utc>) -> Server
         status,
         id: model.id,
         kind: model.kind,
+        machine_id: model.machine_id,
         version: model.version,
         last_seen_at: model.last_seen_at,
         registered_at: model.registered_at,
@@ -74,15 +77,63 @@ fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
     serde_json::to_string(value).map_err(ApiError::internal)
 }
 
-pub async fn list(state: &AppState) -> ApiResult<Vec<Server>> {
+pub async fn list(state: &AppState, query: &ServerQuery) -> ApiResult<Vec<Server>> {
     let now = Utc::now();
-    Ok(server::Entity::find()
+    let mut find = server::Entity::find();
+    if let Some(machine) = &query.machine_id {
+        find = find.filter(server::Column::MachineId.eq(machine.clone()));
+    }
+    if let Some(kind) = query.kind {
+        find = find.filter(server::Column::Kind.eq(kind));
+    }
+    // Status depends on the clock as well as the row, so it is filtered after reading.
+    Ok(find
+        .order_by_asc(server::Column::MachineId)
         .order_by_asc(server::Column::Id)
         .all(&state.db)
         .await?
         .into_iter()
         .map(|m| to_wire(m, state, now))
+        .filter(|s| query.status.is_none_or(|status| s.status == status))
         .collect())
+}
+
+/// Every machine with a registered server, with what it can do right now.
+pub async fn machines(state: &AppState) -> ApiResult<Vec<Machine>> {
+    let servers = list(state, &ServerQuery::default()).await?;
+    let mut machines: Vec<Machine> = Vec::new();
+    for server in servers {
+        let reachable = server.status != ServerStatus::Unreachable;
+        let machine = match machines.last_mut() {
+            Some(last) if last.machine_id == server.machine_id => last,
+            _ => {
+                machines.push(Machine {
+                    machine_id: server.machine_id.clone(),
+                    servers: Vec::new(),
+                    can_assess: false,
+                    can_install: false,
+                    last_seen_at: None,
+                });
+                let pushed = machines.len() - 1;
+                &mut machines[pushed]
+            }
+        };
+        if reachable {
+            match server.kind {
+                ServerKind::Compliance => {
+                    machine.can_assess |= server.tools.iter().any(|t| t == ASSESSMENT_TOOL);
+                }
+                ServerKind::Installer => machine.can_install = true,
+            }
+        }
+        machine.last_seen_at = machine.last_seen_at.max(server.last_seen_at);
+        machine.servers.push(MachineServer {
+            server_id: server.id,
+            kind: server.kind,
+            reachable,
+        });
+    }
+    Ok(machines)
 }
 
 pub async fn get(state: &AppState, id: &ServerId) -> ApiResult<Server> {
@@ -116,6 +167,7 @@ pub async fn create_enrollment_key(
     let created = enrollment_key::ActiveModel {
         key_hash: Set(secrets::digest(&key)),
         kind: Set(request.kind),
+        machine_id: Set(request.machine_id),
         expires_at: Set(expires_at),
         created_by: Set(origin.actor.name.clone()),
         created_at: Set(now),
@@ -131,7 +183,11 @@ pub async fn create_enrollment_key(
         origin
             .entry("enrollment_key_created")
             .target(format!("enrollment_key:{}", created.id))
-            .details(json!({ "kind": created.kind, "expiresAt": created.expires_at })),
+            .details(json!({
+                "kind": created.kind,
+                "machineId": created.machine_id,
+                "expiresAt": created.expires_at,
+            })),
     )
     .await?;
     txn.commit().await?;
@@ -141,6 +197,7 @@ pub async fn create_enrollment_key(
         id: created.id,
         enrollment_key: key.into(),
         kind: created.kind,
+        machine_id: created.machine_id,
         expires_at: created.expires_at,
     })
 }
@@ -190,6 +247,13 @@ pub async fn register(
                     found.kind.map(|k| k.as_str()).unwrap_or_default()
                 )));
             }
+            if let Some(machine) = &found.machine_id
+                && *machine != registration.machine_id
+            {
+                return Err(ApiError::forbidden(format!(
+                    "this enrollment key enrolls servers of machine `{machine}` only; send \"machineId\": \"{machine}\""
+                )));
+            }
             // Conditional on still being unused, so two registrations racing for one key
             // cannot both succeed.
             let claimed = enrollment_key::Entity::update_many()
@@ -227,6 +291,20 @@ pub async fn register(
             registration.id, existing.kind
         )));
     }
+    let moved_from = existing
+        .as_ref()
+        .map(|model| model.machine_id.clone())
+        .filter(|machine| *machine != registration.machine_id);
+    if let Some(from) = &moved_from
+        && via == "own_api_key"
+    {
+        // The machine is what decides which work a server may touch; a server's own key
+        // must not be enough to take it to another machine's files.
+        return Err(ApiError::forbidden(format!(
+            "`{}` is registered on machine `{from}`; only an admin can move it to `{}`",
+            registration.id, registration.machine_id
+        )));
+    }
     if existing.is_some() && via == "enrollment_key" {
         // An enrollment key admits a new server; it must not hand over an existing identity.
         return Err(ApiError::conflict(format!(
@@ -244,6 +322,7 @@ pub async fn register(
             ..Default::default()
         },
     };
+    active.machine_id = Set(registration.machine_id.clone());
     active.version = Set(registration.version.clone());
     active.capabilities = Set(to_json(&registration.capabilities)?);
     active.tools = Set(to_json(&registration.tools)?);
@@ -270,6 +349,8 @@ pub async fn register(
             .target(format!("server:{}", registration.id))
             .details(json!({
                 "kind": registration.kind,
+                "machineId": registration.machine_id,
+                "movedFromMachine": moved_from,
                 "version": registration.version,
                 "capabilities": registration.capabilities,
                 "tools": registration.tools,

@@ -1,7 +1,7 @@
 //! `work_items`: the queue servers claim from.
 
 use coordinator_api::work::TaskKind;
-use coordinator_api::{ServerId, ServerKind, TaskId};
+use coordinator_api::{MachineId, ServerId, ServerKind, TaskId};
 use sea_orm::entity::prelude::*;
 use std::fmt;
 
@@ -50,6 +50,8 @@ pub struct Model {
     pub kind: TaskKind,
     /// The assessment or execution this item is about.
     pub subject_id: i64,
+    /// Only servers on this machine may claim it.
+    pub machine_id: MachineId,
     pub status: WorkStatus,
     /// Only servers of this kind may claim it.
     pub server_kind: ServerKind,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::{assessments, executions};
 use chrono::{Duration, Utc};
 use coordinator_api::work::{ClaimRequest, HeartbeatRequest, HeartbeatResponse, Task, TaskKind};
-use coordinator_api::{ServerId, ServerKind, TaskId};
+use coordinator_api::{MachineId, ServerId, ServerKind, TaskId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -33,6 +33,8 @@ const CANDIDATES: u64 = 32;
 pub struct NewWork {
     pub kind: TaskKind,
     pub subject_id: i64,
+    /// Only a server on this machine may claim it.
+    pub machine: MachineId,
     pub server_kind: ServerKind,
     /// Tools or capabilities the claimer must offer, all of them.
     pub requires: Vec<String>,
@@ -44,6 +46,7 @@ pub async fn enqueue(conn: &impl ConnectionTrait, work: NewWork) -> ApiResult<Ta
     let item = work_item::ActiveModel {
         kind: Set(work.kind),
         subject_id: Set(work.subject_id),
+        machine_id: Set(work.machine),
         status: Set(WorkStatus::Queued),
         server_kind: Set(work.server_kind),
         requires: Set(serde_json::to_string(&work.requires).map_err(ApiError::internal)?),
@@ -79,7 +82,7 @@ fn kinds_for(kind: ServerKind) -> &'static [TaskKind] {
 
 fn server_of(principal: &Principal) -> ApiResult<(ServerId, ServerKind)> {
     match principal {
-        Principal::Server { id, kind } => Ok((id.clone(), *kind)),
+        Principal::Server { id, kind, .. } => Ok((id.clone(), *kind)),
         Principal::User { .. } => Err(ApiError::forbidden("only servers claim work")),
     }
 }
@@ -168,6 +171,7 @@ async fn claim_once(
     // claimer got there first, so concurrent claimers never block or starve each other.
     let candidates = work_item::Entity::find()
         .filter(work_item::Column::Status.eq(WorkStatus::Queued))
+        .filter(work_item::Column::MachineId.eq(server.machine_id.clone()))
         .filter(work_item::Column::ServerKind.eq(server.kind))
         .filter(work_item::Column::Kind.is_in(kinds.iter().copied()))
         .order_by_asc(work_item::Column::Id)

@@ -263,7 +263,7 @@ dual_test!(
         assert_eq!(run["status"], "succeeded", "{run}");
         assert_eq!(
             run["results"],
-            json!({ "completed": 3, "total": 3, "successful": 3, "failed": 0 })
+            json!({ "completed": 3, "total": 3, "successful": 3, "failed": 0, "skipped": 0, "rolledBack": 0 })
         );
         for secret in &secrets {
             assert!(

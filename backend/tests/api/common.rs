@@ -982,7 +982,10 @@ impl TestApp {
             serde_json::from_value(execution["actions"].clone()).expect("task actions");
         let salt = hex::decode(execution["digestSalt"].as_str().expect("digestSalt"))
             .expect("hex digestSalt");
-        coordinator_api::digest::payload_digest(&actions, &salt)
+        let machine: coordinator_api::MachineId =
+            serde_json::from_value(execution["machineId"].clone()).expect("task machineId");
+        let version = execution["digestVersion"].as_u64().expect("digestVersion") as u32;
+        coordinator_api::digest::payload_digest(version, &machine, &actions, &salt)
     }
 
     pub async fn progress(

@@ -301,6 +301,7 @@ async fn the_client_administers_users_servers_and_alert_rules() {
     let key = admin
         .create_enrollment_key(&EnrollmentKeyRequest {
             kind: Some(ServerKind::Installer),
+            machine_id: None,
             expires_at: None,
         })
         .await

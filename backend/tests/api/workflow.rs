@@ -272,7 +272,7 @@ dual_test!(
         assert_eq!(finished["progress"], 100);
         assert_eq!(
             finished["results"],
-            json!({ "completed": 1, "total": 1, "successful": 1, "failed": 0 })
+            json!({ "completed": 1, "total": 1, "successful": 1, "failed": 0, "skipped": 0, "rolledBack": 0 })
         );
         assert_eq!(finished["actions"][0]["actionId"], "action-1");
         assert_eq!(finished["actions"][0]["status"], "succeeded");

@@ -70,6 +70,7 @@ impl AssessmentFilter {
             status: self.status,
             assessment_type: non_empty(&self.assessment_type),
             server: non_empty(&self.server),
+            machine_id: None,
             correlation_id: non_empty(&self.correlation_id),
             limit: Some(PAGE_SIZE),
             offset: Some(self.offset),

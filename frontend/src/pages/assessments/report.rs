@@ -115,6 +115,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
         Assessment {
             assessment_id: AssessmentId(7),
+            machine_id: coordinator_api::MachineId::parse("ws-07").unwrap(),
             request_id: "req-7".to_owned(),
             assessment_type: "compliance".to_owned(),
             options: AssessmentOptions::default(),

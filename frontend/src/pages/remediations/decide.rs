@@ -204,6 +204,7 @@ mod tests {
         Proposal {
             proposal_id: ProposalId(5),
             assessment_id: AssessmentId(2),
+            machine_id: coordinator_api::MachineId::parse("ws-07").unwrap(),
             status,
             priority: Priority::High,
             issues: vec![],

@@ -310,7 +310,9 @@ mod tests {
         Execution {
             execution_id: ExecutionId(3),
             proposal_id: ProposalId(5),
+            machine_id: coordinator_api::MachineId::parse("ws-07").unwrap(),
             status,
+            message: None,
             dry_run,
             rollback_on_failure: true,
             parallel_execution: false,
@@ -324,6 +326,8 @@ mod tests {
                 total: 1,
                 successful: 0,
                 failed: 0,
+                skipped: 0,
+                rolled_back: 0,
             },
             actions: vec![],
             report: None,

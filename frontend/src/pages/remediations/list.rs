@@ -80,6 +80,7 @@ impl ProposalFilter {
             status: self.status,
             priority: self.priority,
             assessment_id: self.assessment_id,
+            machine_id: None,
             correlation_id: non_empty(&self.correlation_id),
             limit: Some(PAGE_SIZE),
             offset: Some(self.offset),

@@ -74,6 +74,7 @@ fn EnrollmentKeyForm(
                 problem.set(None);
                 create.dispatch(EnrollmentKeyRequest {
                     kind: kind.get_untracked(),
+                    machine_id: None,
                     expires_at,
                 });
             }

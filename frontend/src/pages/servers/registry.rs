@@ -222,6 +222,7 @@ mod tests {
         Server {
             id: ServerId::parse(id).unwrap(),
             kind,
+            machine_id: coordinator_api::MachineId::parse("ws-07").unwrap(),
             version: "1.0.0".into(),
             capabilities: vec![],
             tools: vec![],
