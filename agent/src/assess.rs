@@ -5,7 +5,7 @@
 //! `command_exists`, so the rules can be tested without depending on what a machine has
 //! installed.
 
-use crate::mcp_config::ServerEntry;
+use crate::mcp_config::{NotMcpConfig, ServerEntry};
 use crate::policy::{Policy, program_name};
 use coordinator_api::assessments::{
     AssessmentResults, ComplianceStatus, Finding, ResultSummary, ServerResult, Severity,
@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub const MALFORMED_CONFIG: &str = "malformed_config";
+/// A readable file that is not an MCP client configuration (see [`NotMcpConfig`]).
+pub const NOT_MCP_CONFIG: &str = "not_mcp_config";
 pub const FORBIDDEN_SERVER: &str = "forbidden_server";
 pub const SECURITY_ISSUE: &str = "security_issue";
 pub const MISSING_CONFIG: &str = "missing_config";
@@ -32,6 +34,9 @@ pub struct LoadedFile {
     pub path: PathBuf,
     /// Err(why) when unreadable or malformed
     pub servers: Result<Vec<(String, ServerEntry)>, String>,
+    /// Set when the file reads, but not as an MCP client configuration: it then lists no
+    /// servers, which must not pass for a clean file.
+    pub not_mcp_config: Option<NotMcpConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +112,20 @@ pub fn assess(
                 findings: vec![finding],
             },
         );
+    }
+
+    // Like malformed files, whatever the targets: the servers may be in it under the other
+    // format's key, or the agent may be watching the wrong file while the real one goes
+    // unchecked.
+    for file in files {
+        if let Some(why) = &file.not_mcp_config {
+            let finding = Finding {
+                issue: NOT_MCP_CONFIG.to_owned(),
+                severity: Severity::Warning,
+                message: format!("{} is not an MCP configuration: {why}", file.path.display()),
+            };
+            servers.insert(file_key(&file.path), result_of(vec![finding]));
+        }
     }
 
     for name in assessed {
@@ -565,6 +584,7 @@ mod tests {
                 .into_iter()
                 .map(|(n, e)| (n.to_owned(), e))
                 .collect()),
+            not_mcp_config: None,
         }
     }
 
@@ -639,6 +659,7 @@ reason = "sends data to an unknown host"
             LoadedFile {
                 path: PathBuf::from("/home/ana/project/.vscode/mcp.json"),
                 servers: Err("expected `,` or `}` at line 7 column 5".to_owned()),
+                not_mcp_config: None,
             },
         ]
     }
@@ -942,6 +963,57 @@ reason = "sends data to an unknown host"
         );
         assert_eq!(assessment.results.summary.total_issues, 0);
         assert!(proposal(AssessmentId(3), &assessment).is_none());
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_mcp_configuration_is_a_finding() {
+        use crate::mcp_config::{Format, McpFile};
+        let policy = Policy::default();
+        let loaded = |path: &str, text: &str, format: Format| {
+            let parsed = McpFile::parse(text, format).unwrap();
+            LoadedFile {
+                path: PathBuf::from(path),
+                servers: Ok(parsed.servers()),
+                not_mcp_config: parsed.not_mcp_config().cloned(),
+            }
+        };
+        let files = [
+            loaded(
+                "/home/ana/.config/Code/User/settings.json",
+                r#"{"editor.fontSize": 14}"#,
+                Format::Vscode,
+            ),
+            loaded(
+                "/home/ana/.cursor/mcp.json",
+                r#"{"servers": {"fetch": {"command": "uvx"}}}"#,
+                Format::McpServers,
+            ),
+            // A fresh Claude Desktop, and one with nothing in it yet: nothing to say.
+            loaded("/home/ana/fresh.json", "{}", Format::McpServers),
+            loaded(
+                "/home/ana/empty.json",
+                r#"{"mcpServers": {}}"#,
+                Format::McpServers,
+            ),
+        ];
+        let results = assess(&files, &policy, &["fetch".to_owned()], &|_| true).results;
+
+        let settings = &results.servers["file:/home/ana/.config/Code/User/settings.json"];
+        assert_eq!(settings.status, ComplianceStatus::NonCompliant);
+        assert_eq!(settings.issues, [NOT_MCP_CONFIG]);
+        assert_eq!(findings(settings), [(NOT_MCP_CONFIG, Severity::Warning)]);
+        let message = &settings.findings[0].message;
+        assert!(message.contains("settings.json"), "{message}");
+        assert!(message.contains("`servers`"), "{message}");
+
+        let cursor = &results.servers["file:/home/ana/.cursor/mcp.json"];
+        let message = &cursor.findings[0].message;
+        assert!(message.contains("has `servers`"), "{message}");
+        assert!(message.contains("expects `mcpServers`"), "{message}");
+
+        assert!(!results.servers.contains_key("file:/home/ana/fresh.json"));
+        assert!(!results.servers.contains_key("file:/home/ana/empty.json"));
+        assert_eq!(results.summary.warning_issues, 2);
     }
 
     #[test]

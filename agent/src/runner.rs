@@ -111,16 +111,23 @@ pub fn load_files(config: &AgentConfig) -> Vec<LoadedFile> {
     config
         .files
         .iter()
-        .map(|file| LoadedFile {
-            path: file.path.clone(),
-            servers: match std::fs::read_to_string(&file.path) {
+        .map(|file| {
+            let parsed = match std::fs::read_to_string(&file.path) {
                 Ok(text) => McpFile::parse(&text, file.format)
-                    .map(|parsed| parsed.servers())
+                    .map(Some)
                     .map_err(|e| e.to_string()),
                 // A file that does not exist yet simply configures nothing.
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(err) => Err(format!("cannot read it: {err}")),
-            },
+            };
+            LoadedFile {
+                path: file.path.clone(),
+                not_mcp_config: match &parsed {
+                    Ok(Some(parsed)) => parsed.not_mcp_config().cloned(),
+                    _ => None,
+                },
+                servers: parsed.map(|parsed| parsed.map(|p| p.servers()).unwrap_or_default()),
+            }
         })
         .collect()
 }

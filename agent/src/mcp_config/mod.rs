@@ -101,8 +101,7 @@ impl std::fmt::Display for NotMcpConfig {
             ),
             None => write!(
                 f,
-                "its top level has no `{}` object, so it does not look like an MCP \
-                 configuration; check the path given for it in agent.toml",
+                "its top level has no `{}` object; check the path given for it in agent.toml",
                 self.expected
             ),
         }

@@ -1087,7 +1087,10 @@ fn a_file_that_is_not_an_mcp_configuration_says_so() {
     let why = settings.not_mcp_config().unwrap();
     assert_eq!(why.expected, "mcpServers");
     assert_eq!(why.other_format_key, None);
-    assert!(why.to_string().contains("no `mcpServers` object"), "{why}");
+    assert!(
+        why.to_string().contains("has no `mcpServers` object"),
+        "{why}"
+    );
 
     let wrong_format = parse(VSCODE);
     let why = wrong_format.not_mcp_config().unwrap();
