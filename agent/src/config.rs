@@ -12,6 +12,7 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     coordinator_url: String,
+    machine_id: Option<String>,
     state_dir: PathBuf,
     policy: PathBuf,
     #[serde(default = "default_ping")]
@@ -72,6 +73,9 @@ pub struct ManagedFile {
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     pub coordinator_url: String,
+    /// The workstation this agent looks after: `machine_id` from agent.toml, or the host
+    /// name in lower case.
+    pub machine_id: String,
     /// API keys and backups.
     pub state_dir: PathBuf,
     pub policy: PathBuf,
@@ -201,6 +205,7 @@ impl AgentConfig {
         }
         Ok(Self {
             coordinator_url: url,
+            machine_id: crate::machine_id::resolve(raw.machine_id.as_deref())?,
             state_dir: resolve(base, &raw.state_dir),
             policy: resolve(base, &raw.policy),
             ping_interval: Duration::from_secs(raw.ping_interval_seconds.max(1)),
@@ -220,6 +225,7 @@ mod tests {
 
     const SAMPLE: &str = r#"
 coordinator_url = "http://127.0.0.1:3000/"
+machine_id = "laptop"
 state_dir = "state"
 policy = "policy.toml"
 [compliance]
@@ -247,6 +253,25 @@ format = "vscode"
         let key = config.compliance.unwrap().enrollment_key.unwrap();
         assert_eq!(key.expose(), "mce_abc");
         assert!(!format!("{key:?}").contains("mce_abc"));
+    }
+
+    #[test]
+    fn the_machine_id_is_given_or_the_host_name() {
+        let given = AgentConfig::parse(SAMPLE, Path::new("/")).unwrap();
+        assert_eq!(given.machine_id, "laptop");
+        let odd = SAMPLE.replace("\"laptop\"", "\"Ana's laptop\"");
+        let err = AgentConfig::parse(&odd, Path::new("/")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("machine_id `Ana's laptop`: a machine id is 1 to 64"),
+            "{err:#}"
+        );
+        let absent = SAMPLE.replace("machine_id = \"laptop\"\n", "");
+        let host = gethostname::gethostname().to_string_lossy().to_lowercase();
+        match AgentConfig::parse(&absent, Path::new("/")) {
+            Ok(config) => assert_eq!(config.machine_id, host),
+            // Only a host name that breaks the rule gets here, and then it says what to do.
+            Err(err) => assert!(format!("{err:#}").contains("set machine_id"), "{err:#}"),
+        }
     }
 
     #[test]
