@@ -966,6 +966,7 @@ mod tests {
     fn config(dir: &Path, files: Vec<ManagedFile>) -> AgentConfig {
         AgentConfig {
             coordinator_url: "http://127.0.0.1:1".to_owned(),
+            ca_file: None,
             machine_id: "test-machine".to_owned(),
             state_dir: dir.join("state"),
             policy: dir.join("policy.toml"),

@@ -311,7 +311,7 @@ async fn pause(stop: &watch::Receiver<bool>, duration: Duration) -> bool {
 pub async fn run(config: AgentConfig, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let policy = Arc::new(Policy::load(&config.policy)?);
-    let coordinator = Coordinator::new(&config.coordinator_url)?;
+    let coordinator = Coordinator::new(&config.coordinator_url, config.ca_file.as_deref())?;
     let started = Instant::now();
     // Every role signs in before any loop starts: a role that cannot (or a stop meanwhile)
     // then ends the run before anything was claimed, never while a task is in hand.
