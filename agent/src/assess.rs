@@ -5,7 +5,9 @@
 //! `command_exists`, so the rules can be tested without depending on what a machine has
 //! installed.
 
-use crate::mcp_config::ServerEntry;
+mod secrets;
+
+use crate::mcp_config::{NotMcpConfig, ServerEntry};
 use crate::policy::{Policy, program_name};
 use coordinator_api::assessments::{
     AssessmentResults, ComplianceStatus, Finding, ResultSummary, ServerResult, Severity,
@@ -13,12 +15,19 @@ use coordinator_api::assessments::{
 use coordinator_api::packages::{is_pinned, launched_package, package_name};
 use coordinator_api::remediations::{ActionType, Priority, ProposeRequest, ProposedAction};
 use coordinator_api::{AssessmentId, Secret};
+use secrets::EnvSecret;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub const MALFORMED_CONFIG: &str = "malformed_config";
+/// A readable file that is not an MCP client configuration (see [`NotMcpConfig`]).
+pub const NOT_MCP_CONFIG: &str = "not_mcp_config";
 pub const FORBIDDEN_SERVER: &str = "forbidden_server";
 pub const SECURITY_ISSUE: &str = "security_issue";
+/// Template text (`YOUR_API_KEY`, `<token>`, `changeme`...) where a credential should be.
+pub const PLACEHOLDER_SECRET: &str = "placeholder_secret";
+/// Informational only: a credential the client fills in from an input or the environment.
+pub const SECRET_REFERENCE: &str = "secret_reference";
 pub const MISSING_CONFIG: &str = "missing_config";
 pub const COMMAND_NOT_ALLOWED: &str = "command_not_allowed";
 pub const UNPINNED_PACKAGE: &str = "unpinned_package";
@@ -32,6 +41,9 @@ pub struct LoadedFile {
     pub path: PathBuf,
     /// Err(why) when unreadable or malformed
     pub servers: Result<Vec<(String, ServerEntry)>, String>,
+    /// Set when the file reads, but not as an MCP client configuration: it then lists no
+    /// servers, which must not pass for a clean file.
+    pub not_mcp_config: Option<NotMcpConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +121,20 @@ pub fn assess(
         );
     }
 
+    // Like malformed files, whatever the targets: the servers may be in it under the other
+    // format's key, or the agent may be watching the wrong file while the real one goes
+    // unchecked.
+    for file in files {
+        if let Some(why) = &file.not_mcp_config {
+            let finding = Finding {
+                issue: NOT_MCP_CONFIG.to_owned(),
+                severity: Severity::Warning,
+                message: format!("{} is not an MCP configuration: {why}", file.path.display()),
+            };
+            servers.insert(file_key(&file.path), result_of(vec![finding]));
+        }
+    }
+
     for name in assessed {
         let (findings, fix) = match configured.get(name) {
             Some(entries) => check_configured(name, entries, policy, command_exists),
@@ -168,15 +194,35 @@ fn check_configured(
             );
         }
         for (variable, value) in &entry.env {
-            if let Some(kind) = plaintext_secret(variable, value) {
-                add(
+            match secrets::classify(variable, value) {
+                Some(EnvSecret::PlainText(kind)) => add(
                     SECURITY_ISSUE,
                     Severity::Critical,
                     format!(
                         "env `{variable}` holds a secret in plain text ({kind}); \
                          reference it from the environment or a secret store instead"
                     ),
-                );
+                ),
+                Some(EnvSecret::Placeholder) => add(
+                    PLACEHOLDER_SECRET,
+                    Severity::Warning,
+                    format!(
+                        "env `{variable}` holds a placeholder, not a value, so the server starts \
+                         without this secret; set the real value through the client's secret \
+                         mechanism (an input the client prompts for, such as VS Code's \
+                         `${{input:…}}`, or an environment variable it reads, such as \
+                         `${{env:…}}`) rather than writing it into the file"
+                    ),
+                ),
+                Some(EnvSecret::Reference) => add(
+                    SECRET_REFERENCE,
+                    Severity::Info,
+                    format!(
+                        "env `{variable}` is filled in by the client when it starts the server; \
+                         make sure the client has the value"
+                    ),
+                ),
+                None => {}
             }
         }
         // A server without a command is reached over the network; there is nothing to run.
@@ -383,105 +429,6 @@ fn pinned_args(
     Some(args)
 }
 
-/// Why an env variable looks like a credential written in plain text, or None. Never
-/// returns (or logs) the value itself: the answer ends up in reports others read.
-fn plaintext_secret(variable: &str, value: &str) -> Option<&'static str> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    // Placeholders such as `${input:token}` or `${env:TOKEN}` are filled in by the client at
-    // launch, so the file holds no secret. What remains around them may still hold one.
-    let (literal, had_placeholder) = without_placeholders(value);
-    if let Some(kind) = secret_shaped(literal.trim()) {
-        return Some(kind);
-    }
-    if had_placeholder || literal.trim().is_empty() {
-        return None;
-    }
-    let lower = variable.to_ascii_lowercase();
-    const NAMES: [&str; 9] = [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "api-key",
-        "private_key",
-        "credential",
-    ];
-    NAMES
-        .iter()
-        .any(|n| lower.contains(n))
-        .then_some("its name marks it as a credential")
-}
-
-/// The text with every `${...}` removed, and whether there was any.
-fn without_placeholders(value: &str) -> (String, bool) {
-    let mut literal = String::with_capacity(value.len());
-    let mut rest = value;
-    let mut found = false;
-    while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        found = true;
-        literal.push_str(&rest[..start]);
-        rest = &rest[start + len + 1..];
-    }
-    literal.push_str(rest);
-    (literal, found)
-}
-
-/// What kind of credential a value looks like, judged by well-known shapes.
-fn secret_shaped(value: &str) -> Option<&'static str> {
-    const PREFIXES: [(&str, &str); 7] = [
-        ("sk-", "it looks like an API key"),
-        ("ghp_", "it looks like a GitHub token"),
-        ("gho_", "it looks like a GitHub token"),
-        ("github_pat_", "it looks like a GitHub token"),
-        ("xoxb-", "it looks like a Slack token"),
-        ("xoxp-", "it looks like a Slack token"),
-        ("-----BEGIN", "it looks like a private key"),
-    ];
-    for (prefix, kind) in PREFIXES {
-        if value.len() > prefix.len() && value.starts_with(prefix) {
-            return Some(kind);
-        }
-    }
-    if let Some(rest) = value.strip_prefix("AKIA")
-        && rest.len() >= 16
-        && rest
-            .bytes()
-            .take(16)
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    {
-        return Some("it looks like an AWS access key");
-    }
-    if url_with_password(value) {
-        return Some("it is a URL with a password in it");
-    }
-    None
-}
-
-/// `scheme://user:password@host...` with a non-empty password.
-fn url_with_password(value: &str) -> bool {
-    let Some((_, after_scheme)) = value.split_once("://") else {
-        return false;
-    };
-    let authority = after_scheme
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or(after_scheme);
-    let Some((userinfo, _host)) = authority.rsplit_once('@') else {
-        return false;
-    };
-    userinfo
-        .split_once(':')
-        .is_some_and(|(_, password)| !password.is_empty())
-}
-
 /// The remediation to propose for an assessment's fixes, or None when nothing can be fixed.
 pub fn proposal(assessment_id: AssessmentId, assessment: &Assessment) -> Option<ProposeRequest> {
     let fixes = &assessment.fixes;
@@ -567,6 +514,7 @@ mod tests {
                 .into_iter()
                 .map(|(n, e)| (n.to_owned(), e))
                 .collect()),
+            not_mcp_config: None,
         }
     }
 
@@ -641,6 +589,7 @@ reason = "sends data to an unknown host"
             LoadedFile {
                 path: PathBuf::from("/home/ana/project/.vscode/mcp.json"),
                 servers: Err("expected `,` or `}` at line 7 column 5".to_owned()),
+                not_mcp_config: None,
             },
         ]
     }
@@ -699,9 +648,14 @@ reason = "sends data to an unknown host"
         let git = &servers["git"];
         assert_eq!(git.status, NonCompliant);
         assert_eq!(git.issues, ["unpinned_package"]);
+        // Cursor's file takes the token from the environment: noted, not counted.
         assert_eq!(
             findings(git),
-            [("unpinned_package", Warning), ("unpinned_package", Warning)]
+            [
+                ("unpinned_package", Warning),
+                ("secret_reference", Info),
+                ("unpinned_package", Warning)
+            ]
         );
         assert!(
             git.findings[0]
@@ -713,7 +667,7 @@ reason = "sends data to an unknown host"
                 .message
                 .starts_with("/home/ana/.cursor/mcp.json")
         );
-        assert!(git.findings[1].message.contains("pins it to 0.6.2"));
+        assert!(git.findings[2].message.contains("pins it to 0.6.2"));
 
         let github = &servers["github"];
         assert_eq!(findings(github), [("security_issue", Critical)]);
@@ -947,47 +901,156 @@ reason = "sends data to an unknown host"
     }
 
     #[test]
-    fn secrets_are_recognised() {
-        for (name, value) in [
-            ("DB_PASSWORD", "correct horse"),
-            ("MYSQL_PASSWD", "x"),
-            ("client_secret", "abc"),
-            ("SLACK_Token", "abc"),
-            ("OPENAI_API_KEY", "abc"),
-            ("MAPS_APIKEY", "abc"),
-            ("x-api-key", "abc"),
-            ("GCP_PRIVATE_KEY", "abc"),
-            ("AWS_CREDENTIALS", "abc"),
-            ("URL", "https://bob:pa55@example.com/path"),
-            ("URL", "redis://:pa55@cache:6379"),
-            ("KEY", "sk-proj-abcdef"),
-            ("GH", "ghp_abcdef"),
-            ("GH", "gho_abcdef"),
-            ("GH", "github_pat_11AAAA"),
-            ("SLACK", "xoxb-1-2-3"),
-            ("SLACK", "xoxp-1-2-3"),
-            ("AWS_ID", "AKIAIOSFODNN7EXAMPLE"),
-            ("CERT", "-----BEGIN RSA PRIVATE KEY-----\nMIIB..."),
-            ("DSN", "postgres://u:pw@${env:HOST}/db"),
-        ] {
-            assert!(plaintext_secret(name, value).is_some(), "{name}={value}");
+    fn a_file_that_is_not_an_mcp_configuration_is_a_finding() {
+        use crate::mcp_config::{Format, McpFile};
+        let policy = Policy::default();
+        let loaded = |path: &str, text: &str, format: Format| {
+            let parsed = McpFile::parse(text, format).unwrap();
+            LoadedFile {
+                path: PathBuf::from(path),
+                servers: Ok(parsed.servers()),
+                not_mcp_config: parsed.not_mcp_config().cloned(),
+            }
+        };
+        let files = [
+            loaded(
+                "/home/ana/.config/Code/User/settings.json",
+                r#"{"editor.fontSize": 14}"#,
+                Format::Vscode,
+            ),
+            loaded(
+                "/home/ana/.cursor/mcp.json",
+                r#"{"servers": {"fetch": {"command": "uvx"}}}"#,
+                Format::McpServers,
+            ),
+            // A fresh Claude Desktop, and one with nothing in it yet: nothing to say.
+            loaded("/home/ana/fresh.json", "{}", Format::McpServers),
+            loaded(
+                "/home/ana/empty.json",
+                r#"{"mcpServers": {}}"#,
+                Format::McpServers,
+            ),
+        ];
+        let results = assess(&files, &policy, &["fetch".to_owned()], &|_| true).results;
+
+        let settings = &results.servers["file:/home/ana/.config/Code/User/settings.json"];
+        assert_eq!(settings.status, ComplianceStatus::NonCompliant);
+        assert_eq!(settings.issues, [NOT_MCP_CONFIG]);
+        assert_eq!(findings(settings), [(NOT_MCP_CONFIG, Severity::Warning)]);
+        let message = &settings.findings[0].message;
+        assert!(message.contains("settings.json"), "{message}");
+        assert!(message.contains("`servers`"), "{message}");
+
+        let cursor = &results.servers["file:/home/ana/.cursor/mcp.json"];
+        let message = &cursor.findings[0].message;
+        assert!(message.contains("has `servers`"), "{message}");
+        assert!(message.contains("expects `mcpServers`"), "{message}");
+
+        assert!(!results.servers.contains_key("file:/home/ana/fresh.json"));
+        assert!(!results.servers.contains_key("file:/home/ana/empty.json"));
+        assert_eq!(results.summary.warning_issues, 2);
+    }
+
+    #[test]
+    fn placeholders_are_unset_secrets_and_references_are_only_noted() {
+        let ghp = format!("ghp_{}", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
+        type Case<'a> = (&'a str, &'a str, Option<(&'a str, Severity)>);
+        let cases: Vec<Case> = vec![
+            (
+                "GITHUB_TOKEN",
+                &ghp,
+                Some((SECURITY_ISSUE, Severity::Critical)),
+            ),
+            (
+                "OPENAI_API_KEY",
+                "sk-proj-4fQ9aZ2mR7",
+                Some((SECURITY_ISSUE, Severity::Critical)),
+            ),
+            (
+                "DATABASE_URL",
+                "postgresql://app:hunter22@db/app",
+                Some((SECURITY_ISSUE, Severity::Critical)),
+            ),
+            (
+                "OPENAI_API_KEY",
+                "YOUR_API_KEY",
+                Some((PLACEHOLDER_SECRET, Severity::Warning)),
+            ),
+            (
+                "GITHUB_TOKEN",
+                "<token>",
+                Some((PLACEHOLDER_SECRET, Severity::Warning)),
+            ),
+            (
+                "API_KEY",
+                "<your-api-key>",
+                Some((PLACEHOLDER_SECRET, Severity::Warning)),
+            ),
+            (
+                "GITHUB_TOKEN",
+                "$GITHUB_TOKEN",
+                Some((PLACEHOLDER_SECRET, Severity::Warning)),
+            ),
+            (
+                "DB_PASSWORD",
+                "changeme",
+                Some((PLACEHOLDER_SECRET, Severity::Warning)),
+            ),
+            (
+                "API_KEY",
+                "xxxxxxxx",
+                Some((PLACEHOLDER_SECRET, Severity::Warning)),
+            ),
+            (
+                "GITHUB_TOKEN",
+                "${input:api-key}",
+                Some((SECRET_REFERENCE, Severity::Info)),
+            ),
+            (
+                "GITHUB_TOKEN",
+                "${env:GITHUB_TOKEN}",
+                Some((SECRET_REFERENCE, Severity::Info)),
+            ),
+            (
+                "GITHUB_TOKEN",
+                "${GITHUB_TOKEN}",
+                Some((SECRET_REFERENCE, Severity::Info)),
+            ),
+            ("LOG_LEVEL", "debug", None),
+        ];
+        for (variable, value, expected) in cases {
+            let files = [file(
+                "/a.json",
+                vec![("s", entry("npx", &["x@1"], &[(variable, value)]))],
+            )];
+            let assessment = assess(&files, &Policy::default(), &[], &|_| true);
+            let result = &assessment.results.servers["s"];
+            assert_eq!(
+                findings(result),
+                expected.into_iter().collect::<Vec<_>>(),
+                "{variable}={value}"
+            );
+            let compliant = !matches!(expected, Some((_, Severity::Critical | Severity::Warning)));
+            assert_eq!(
+                result.status == ComplianceStatus::Compliant,
+                compliant,
+                "{variable}={value}"
+            );
+            for finding in &result.findings {
+                assert!(finding.message.contains(variable), "{}", finding.message);
+                assert!(!finding.message.contains(value), "{}", finding.message);
+            }
         }
-        for (name, value) in [
-            ("GITHUB_TOKEN", "${input:github_token}"),
-            ("API_KEY", "${env:API_KEY}"),
-            ("DB_PASSWORD", "${DB_PASSWORD}"),
-            ("AUTH_TOKEN", "Bearer ${env:TOKEN}"),
-            ("DATABASE_URL", "postgres://app:${env:PW}@db/app"),
-            ("DATABASE_URL", "postgres://app@db/app"),
-            ("HOME_URL", "https://example.com/a:b@c"),
-            ("TOKEN", ""),
-            ("LOG_LEVEL", "debug"),
-            ("AWS_REGION", "AKIA-not-a-key"),
-            ("MODE", "sk-"),
-            ("KEYBOARD", "us"),
-        ] {
-            assert!(plaintext_secret(name, value).is_none(), "{name}={value}");
-        }
+        let files = [file(
+            "/a.json",
+            vec![("s", entry("npx", &["x@1"], &[("API_KEY", "YOUR_API_KEY")]))],
+        )];
+        let message = &assess(&files, &Policy::default(), &[], &|_| true)
+            .results
+            .servers["s"]
+            .findings[0]
+            .message;
+        assert!(message.contains("client's secret mechanism"), "{message}");
     }
 
     #[test]

@@ -65,9 +65,49 @@ fn undecodable(status: StatusCode, why: impl std::fmt::Display) -> ClientError {
     }
 }
 
+/// Why a request got no answer, with every cause: reqwest's own message only names the URL,
+/// and the cause (a refused connection, a certificate not trusted) is what a person needs.
+fn unanswered(err: &reqwest::Error) -> ClientError {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if err.is_connect() && message.contains("certificate") {
+        message.push_str(
+            " (if the coordinator's certificate is issued by a private authority, give that \
+             authority's certificate as ca_file in agent.toml)",
+        );
+    }
+    ClientError::Unavailable(message)
+}
+
+/// The certificates in the PEM file `path`, to be trusted besides the public authorities.
+fn private_authority(path: &Path) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    use anyhow::Context;
+    let pem =
+        std::fs::read(path).with_context(|| format!("cannot read ca_file `{}`", path.display()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .with_context(|| format!("ca_file `{}` is not PEM certificates", path.display()))?;
+    if certificates.is_empty() {
+        anyhow::bail!("ca_file `{}` holds no certificate", path.display());
+    }
+    Ok(certificates)
+}
+
 impl Coordinator {
-    pub fn new(base_url: &str) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
+    /// A client for the coordinator at `base_url`, trusting the public authorities and, when
+    /// given, the certificates in `ca_file`.
+    pub fn new(base_url: &str, ca_file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = ca_file {
+            for certificate in private_authority(path)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder
             .connect_timeout(Duration::from_secs(5))
             // Long enough for the longest long-poll the coordinator allows.
             .timeout(Duration::from_secs(60))
@@ -96,18 +136,12 @@ impl Coordinator {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
+        let response = request.send().await.map_err(|e| unanswered(&e))?;
         let status = response.status();
         if status == StatusCode::NO_CONTENT {
             return Ok(None);
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Unavailable(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(|e| unanswered(&e))?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
                 .map(Some)
@@ -450,7 +484,7 @@ mod tests {
                 let _ = stream.write_all(answer.as_bytes());
             }
         });
-        let coordinator = Coordinator::new(&format!("http://{address}")).unwrap();
+        let coordinator = Coordinator::new(&format!("http://{address}"), None).unwrap();
         Session::new(coordinator, "laptop".to_owned(), Secret::new("mck_key"))
     }
 
@@ -489,9 +523,98 @@ mod tests {
         assert!(revoked.ping(None).await.unwrap_err().is_unauthorized());
     }
 
+    /// A coordinator over HTTPS, its certificate for 127.0.0.1 issued by a private
+    /// authority made for the test; the authority's certificate goes to `ca_file`. It
+    /// answers every request with 200 and an empty JSON object.
+    fn private_tls_coordinator(ca_file: &Path) -> String {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        use std::io::{Read, Write};
+
+        let mut authority = CertificateParams::new(Vec::<String>::new()).unwrap();
+        authority.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        authority
+            .distinguished_name
+            .push(DnType::CommonName, "Test coordinator authority");
+        let authority =
+            CertifiedIssuer::self_signed(authority, KeyPair::generate().unwrap()).unwrap();
+        std::fs::write(ca_file, authority.pem()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let certificate = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&key, &authority)
+            .unwrap();
+
+        // ring is the only crypto provider built in, so it is the one the builder takes.
+        let tls = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![certificate.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+        let tls = Arc::new(tls);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let Ok(connection) = rustls::ServerConnection::new(tls.clone()) else {
+                    return;
+                };
+                let mut stream = rustls::StreamOwned::new(connection, stream);
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // A client that does not trust the certificate hangs up in the handshake.
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                );
+                stream.conn.send_close_notify();
+                let _ = stream.flush();
+            }
+        });
+        format!("https://{address}")
+    }
+
+    #[tokio::test]
+    async fn https_works_with_the_private_authority_in_ca_file_and_only_then() {
+        let dir = std::env::temp_dir().join(format!(
+            "agent-tls-{}-{}",
+            std::process::id(),
+            crate::files::random_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_file = dir.join("ca.pem");
+        let url = private_tls_coordinator(&ca_file);
+
+        let trusting = Coordinator::new(&url, Some(&ca_file)).unwrap();
+        let session = Session::new(trusting, "laptop".to_owned(), Secret::new("mck_key"));
+        session.ping(None).await.unwrap();
+
+        let untrusting = Coordinator::new(&url, None).unwrap();
+        let session = Session::new(untrusting, "laptop".to_owned(), Secret::new("mck_key"));
+        let err = session.ping(None).await.unwrap_err().to_string();
+        assert!(err.contains("certificate"), "{err}");
+        assert!(err.contains("ca_file"), "{err}");
+
+        let missing = Coordinator::new(&url, Some(&dir.join("nope.pem")));
+        let err = format!("{:#}", missing.err().unwrap());
+        assert!(err.contains("cannot read ca_file"), "{err}");
+        std::fs::write(dir.join("junk.pem"), "not a certificate").unwrap();
+        let junk = Coordinator::new(&url, Some(&dir.join("junk.pem")));
+        assert!(format!("{:#}", junk.err().unwrap()).contains("ca_file"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn a_replaced_key_changes_the_generation() {
-        let coordinator = Coordinator::new("http://127.0.0.1:1").unwrap();
+        let coordinator = Coordinator::new("http://127.0.0.1:1", None).unwrap();
         let session = Session::new(coordinator, "laptop".to_owned(), Secret::new("old"));
         let copy = session.clone();
         let before = copy.generation();

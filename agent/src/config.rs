@@ -12,6 +12,8 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     coordinator_url: String,
+    ca_file: Option<PathBuf>,
+    machine_id: Option<String>,
     state_dir: PathBuf,
     policy: PathBuf,
     #[serde(default = "default_ping")]
@@ -72,6 +74,12 @@ pub struct ManagedFile {
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     pub coordinator_url: String,
+    /// PEM certificates of a private authority to trust, besides the public ones, for an
+    /// `https://` coordinator.
+    pub ca_file: Option<PathBuf>,
+    /// The workstation this agent looks after: `machine_id` from agent.toml, or the host
+    /// name in lower case.
+    pub machine_id: String,
     /// API keys and backups.
     pub state_dir: PathBuf,
     pub policy: PathBuf,
@@ -93,6 +101,36 @@ fn resolve(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
+/// `https://` anywhere; plain `http://` only to this machine, where no one else can read the
+/// keys every request carries.
+fn check_coordinator_url(url: &str) -> anyhow::Result<()> {
+    use reqwest::Url;
+    let parsed =
+        Url::parse(url).with_context(|| format!("coordinator_url `{url}` is not a URL"))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&parsed) => Ok(()),
+        "http" => bail!(
+            "coordinator_url `{url}`: plain http:// would send the agent's keys unencrypted; \
+             use https:// (http:// is only for an address on this machine: 127.0.0.1, ::1 or \
+             localhost)"
+        ),
+        _ => bail!("coordinator_url `{url}` must start with https://"),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    // An IPv6 host comes in brackets.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl AgentConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -104,19 +142,7 @@ impl AgentConfig {
     pub fn parse(text: &str, base: &Path) -> anyhow::Result<Self> {
         let raw: RawConfig = toml::from_str(text)?;
         let url = raw.coordinator_url.trim_end_matches('/').to_owned();
-        if url.starts_with("https://") {
-            // Refused here rather than failing on every request later: the HTTP client is
-            // built without TLS support.
-            bail!(
-                "coordinator_url `{url}`: this build of the agent has no TLS client, so it cannot \
-                 reach an https:// address; run the agent next to the coordinator and use its \
-                 http:// address, or run a TLS-terminating proxy on this machine and give the \
-                 proxy's local http:// address"
-            );
-        }
-        if !url.starts_with("http://") {
-            bail!("coordinator_url must start with http://");
-        }
+        check_coordinator_url(&url)?;
         if raw.compliance.is_none() && raw.installer.is_none() {
             bail!("give at least one role: [compliance] or [installer]");
         }
@@ -201,6 +227,8 @@ impl AgentConfig {
         }
         Ok(Self {
             coordinator_url: url,
+            ca_file: raw.ca_file.map(|file| resolve(base, &file)),
+            machine_id: crate::machine_id::resolve(raw.machine_id.as_deref())?,
             state_dir: resolve(base, &raw.state_dir),
             policy: resolve(base, &raw.policy),
             ping_interval: Duration::from_secs(raw.ping_interval_seconds.max(1)),
@@ -220,6 +248,7 @@ mod tests {
 
     const SAMPLE: &str = r#"
 coordinator_url = "http://127.0.0.1:3000/"
+machine_id = "laptop"
 state_dir = "state"
 policy = "policy.toml"
 [compliance]
@@ -250,6 +279,25 @@ format = "vscode"
     }
 
     #[test]
+    fn the_machine_id_is_given_or_the_host_name() {
+        let given = AgentConfig::parse(SAMPLE, Path::new("/")).unwrap();
+        assert_eq!(given.machine_id, "laptop");
+        let odd = SAMPLE.replace("\"laptop\"", "\"Ana's laptop\"");
+        let err = AgentConfig::parse(&odd, Path::new("/")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("machine_id `Ana's laptop`: a machine id is 1 to 64"),
+            "{err:#}"
+        );
+        let absent = SAMPLE.replace("machine_id = \"laptop\"\n", "");
+        let host = gethostname::gethostname().to_string_lossy().to_lowercase();
+        match AgentConfig::parse(&absent, Path::new("/")) {
+            Ok(config) => assert_eq!(config.machine_id, host),
+            // Only a host name that breaks the rule gets here, and then it says what to do.
+            Err(err) => assert!(format!("{err:#}").contains("set machine_id"), "{err:#}"),
+        }
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let err = AgentConfig::parse(
             &SAMPLE.replace("[compliance]", "[complianse]"),
@@ -263,15 +311,52 @@ format = "vscode"
     }
 
     #[test]
-    fn https_is_refused_with_a_way_out() {
-        let err =
-            AgentConfig::parse(&SAMPLE.replace("http://", "https://"), Path::new("/")).unwrap_err();
-        let text = format!("{err:#}");
-        assert!(text.contains("no TLS client"), "{text}");
-        assert!(text.contains("proxy"), "{text}");
-        let err =
-            AgentConfig::parse(&SAMPLE.replace("http://", "ftp://"), Path::new("/")).unwrap_err();
-        assert!(format!("{err:#}").contains("http://"), "{err:#}");
+    fn https_anywhere_and_http_only_to_this_machine() {
+        let with_url = |url: &str| SAMPLE.replace("http://127.0.0.1:3000/", url);
+        for url in [
+            "https://coordinator.example.com",
+            "https://10.0.0.5:8443/",
+            "http://127.0.0.1:3000",
+            "http://127.8.9.10",
+            "http://localhost:3000",
+            "http://LOCALHOST",
+            "http://[::1]:3000",
+        ] {
+            let config = AgentConfig::parse(&with_url(url), Path::new("/"));
+            assert!(config.is_ok(), "{url}: {:#}", config.unwrap_err());
+        }
+        for url in [
+            "http://coordinator.example.com",
+            "http://10.0.0.5:3000",
+            "http://[::2]:3000",
+            "http://localhost.example.com",
+        ] {
+            let err = AgentConfig::parse(&with_url(url), Path::new("/")).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains("use https://"), "{url}: {text}");
+        }
+        for url in ["ftp://127.0.0.1", "127.0.0.1:3000", "not a url"] {
+            let err = AgentConfig::parse(&with_url(url), Path::new("/")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("coordinator_url"),
+                "{url}: {err:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_ca_file_resolves_against_the_config_directory() {
+        let config = AgentConfig::parse(SAMPLE, Path::new("/etc/agent")).unwrap();
+        assert_eq!(config.ca_file, None);
+        let with_ca = format!("ca_file = \"ca.pem\"\n{SAMPLE}");
+        let config = AgentConfig::parse(&with_ca, Path::new("/etc/agent")).unwrap();
+        assert_eq!(config.ca_file, Some(PathBuf::from("/etc/agent/ca.pem")));
+        let absolute = format!("ca_file = \"/etc/coordinator/ca.pem\"\n{SAMPLE}");
+        let config = AgentConfig::parse(&absolute, Path::new("/etc/agent")).unwrap();
+        assert_eq!(
+            config.ca_file,
+            Some(PathBuf::from("/etc/coordinator/ca.pem"))
+        );
     }
 
     #[test]

@@ -966,6 +966,8 @@ mod tests {
     fn config(dir: &Path, files: Vec<ManagedFile>) -> AgentConfig {
         AgentConfig {
             coordinator_url: "http://127.0.0.1:1".to_owned(),
+            ca_file: None,
+            machine_id: "test-machine".to_owned(),
             state_dir: dir.join("state"),
             policy: dir.join("policy.toml"),
             ping_interval: Duration::from_secs(30),
@@ -1309,6 +1311,73 @@ mod tests {
         assert!(outcome.lease_lost);
         assert!(progress.statuses().is_empty());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), FILE);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A VS Code file as people write it: tabs, comments, trailing commas.
+    const JSONC_FILE: &str = "{\n\t// Servers for this workspace.\n\t\"servers\": {\n\t\t/* Fetches web pages. */\n\t\t\"fetch\": {\n\t\t\t\"type\": \"stdio\",\n\t\t\t\"command\": \"npx\", // pinned by policy\n\t\t\t\"args\": [\"-y\", \"fetch-mcp\",],\n\t\t},\n\n\t\t// Old, to be removed.\n\t\t\"legacy\": { \"command\": \"npx\", \"args\": [\"legacy-mcp\"] },\n\t},\n}\n";
+
+    #[tokio::test]
+    async fn a_jsonc_file_edited_three_ways_is_restored_to_its_exact_bytes() {
+        let dir = scratch("jsonc");
+        let path = dir.join("mcp.json");
+        std::fs::write(&path, JSONC_FILE).unwrap();
+        let file = ManagedFile {
+            path: path.clone(),
+            format: Format::Vscode,
+        };
+        let config = config(&dir, vec![file]);
+        let lost = no_lease_lost();
+        let flag = lost.clone();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let texts = seen.clone();
+        let watched = path.clone();
+        let progress = Recorder {
+            // Each edit is on disk, comments and all, when its action succeeds; the lease is
+            // lost after the third, so the fourth never runs and everything is rolled back.
+            on: Some(Box::new(move |report| {
+                if report.status == ActionStatus::Succeeded {
+                    texts
+                        .lock()
+                        .unwrap()
+                        .push(std::fs::read_to_string(&watched).unwrap());
+                    if report.action_id == "remove" {
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                }
+            })),
+            ..Recorder::default()
+        };
+        let actions = vec![
+            action("add", ActionType::InstallServer, "memory", &["-y", "mem@2"]),
+            action(
+                "pin",
+                ActionType::UpdateServer,
+                "fetch",
+                &["-y", "fetch-mcp@1.2.0"],
+            ),
+            action("remove", ActionType::RemoveServer, "legacy", &[]),
+            action("never", ActionType::InstallServer, "other", &[]),
+        ];
+        let outcome = execute(&config, &task(actions, false), &progress, &lost).await;
+        assert!(outcome.lease_lost);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3);
+        for text in &seen {
+            for comment in [
+                "// Servers for this workspace.",
+                "/* Fetches web pages. */",
+                "// pinned by policy",
+                "// Old, to be removed.",
+            ] {
+                assert!(text.contains(comment), "{comment} lost from\n{text}");
+            }
+            assert!(McpFile::parse(text, Format::Vscode).is_ok(), "{text}");
+        }
+        assert!(seen[0].contains("\t\t\"memory\": {\n\t\t\t\"type\": \"stdio\","));
+        assert!(seen[1].contains("[\"-y\", \"fetch-mcp@1.2.0\",]"));
+        assert!(!seen[2].contains("legacy-mcp"));
+        assert_eq!(std::fs::read(&path).unwrap(), JSONC_FILE.as_bytes());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

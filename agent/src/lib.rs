@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 mod files;
 pub mod install;
+pub mod machine_id;
 pub mod mcp_config;
 pub mod policy;
 pub mod runner;

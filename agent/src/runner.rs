@@ -111,16 +111,23 @@ pub fn load_files(config: &AgentConfig) -> Vec<LoadedFile> {
     config
         .files
         .iter()
-        .map(|file| LoadedFile {
-            path: file.path.clone(),
-            servers: match std::fs::read_to_string(&file.path) {
+        .map(|file| {
+            let parsed = match std::fs::read_to_string(&file.path) {
                 Ok(text) => McpFile::parse(&text, file.format)
-                    .map(|parsed| parsed.servers())
+                    .map(Some)
                     .map_err(|e| e.to_string()),
                 // A file that does not exist yet simply configures nothing.
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(err) => Err(format!("cannot read it: {err}")),
-            },
+            };
+            LoadedFile {
+                path: file.path.clone(),
+                not_mcp_config: match &parsed {
+                    Ok(Some(parsed)) => parsed.not_mcp_config().cloned(),
+                    _ => None,
+                },
+                servers: parsed.map(|parsed| parsed.map(|p| p.servers()).unwrap_or_default()),
+            }
         })
         .collect()
 }
@@ -304,7 +311,7 @@ async fn pause(stop: &watch::Receiver<bool>, duration: Duration) -> bool {
 pub async fn run(config: AgentConfig, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let policy = Arc::new(Policy::load(&config.policy)?);
-    let coordinator = Coordinator::new(&config.coordinator_url)?;
+    let coordinator = Coordinator::new(&config.coordinator_url, config.ca_file.as_deref())?;
     let started = Instant::now();
     // Every role signs in before any loop starts: a role that cannot (or a stop meanwhile)
     // then ends the run before anything was claimed, never while a task is in hand.

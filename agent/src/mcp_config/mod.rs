@@ -1,15 +1,20 @@
 //! MCP client configuration files: reading them, and editing one server entry at a time
 //! while every other byte of the file stays as it was.
 //!
+//! The files are JSON with comments and trailing commas (JSONC), as VS Code and Cursor
+//! write them; jsonc-parser's concrete syntax tree holds every byte of them, comments and
+//! layout included.
+//!
 //! Two shapes exist in the wild: `{"mcpServers": {name: entry}}` (Claude Desktop's
 //! `claude_desktop_config.json`, Claude Code's and Cursor's `.mcp.json`) and
 //! `{"servers": {name: entry}}` (VS Code's `.vscode/mcp.json`).
 
+mod document;
 mod edit;
-mod scan;
 #[cfg(test)]
 mod tests;
 
+use document::Document;
 use edit::{NewValue, Style};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,6 +35,14 @@ impl Format {
         match self {
             Format::McpServers => "mcpServers",
             Format::Vscode => "servers",
+        }
+    }
+
+    /// The servers key of the other format, which a file given the wrong format has.
+    fn other_servers_key(self) -> &'static str {
+        match self {
+            Format::McpServers => Format::Vscode.servers_key(),
+            Format::Vscode => Format::McpServers.servers_key(),
         }
     }
 }
@@ -65,13 +78,45 @@ pub enum Malformed {
     EnvValueNotString { name: String, var: String },
 }
 
+/// A readable file whose top level is not an MCP client configuration: it has no servers
+/// key for its format, yet is not the empty object of a client that has configured nothing.
+/// Most likely the agent was pointed at the wrong file (an editor's settings, say) or told
+/// the wrong format for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotMcpConfig {
+    /// The servers key the file's format calls for.
+    pub expected: &'static str,
+    /// The other format's servers key, when that is what the file has instead.
+    pub other_format_key: Option<&'static str>,
+}
+
+impl std::fmt::Display for NotMcpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.other_format_key {
+            Some(found) => write!(
+                f,
+                "it has `{found}` where its configured format expects `{}`; \
+                 check the format given for it in agent.toml",
+                self.expected
+            ),
+            None => write!(
+                f,
+                "its top level has no `{}` object; check the path given for it in agent.toml",
+                self.expected
+            ),
+        }
+    }
+}
+
 /// One configuration file: its exact text and what it says.
 ///
-/// Edits return a new `McpFile` whose text differs from the old one only inside the server
-/// entry concerned (plus the comma, and for a first entry the line breaks, it needs). Each
-/// edit re-reads its own result and checks the servers came out as intended; were that check
-/// ever to fail, the change is made on the parsed document and the whole file written out
-/// afresh instead, so the content is right even if the layout is lost.
+/// The text is JSON with comments and trailing commas allowed, as VS Code and Cursor write
+/// it. Edits go through the file's syntax tree (see `edit`) and return a new `McpFile` whose
+/// text differs from the old one only inside the server entry concerned (plus the comma, and
+/// for a first entry the line breaks, it needs): every comment, blank line and indentation
+/// elsewhere stays. Each edit re-reads its own result and checks the servers came out as
+/// intended; were that check ever to fail, the whole entry is written out afresh instead, so
+/// the content is right even if that entry's layout is lost.
 ///
 /// A server name that appears more than once in the servers object counts once, with its
 /// last occurrence (as serde_json reads it): that is the one listed, returned, and edited;
@@ -81,53 +126,56 @@ pub struct McpFile {
     format: Format,
     text: String,
     servers: Vec<(String, ServerEntry)>,
+    not_mcp_config: Option<NotMcpConfig>,
 }
 
 impl McpFile {
-    /// Reads `text`. A top-level object without the servers key is a file with no servers.
-    /// A leading byte order mark is accepted and kept. JSON with comments or trailing commas
-    /// (which VS Code tolerates) is rejected as invalid.
+    /// Reads `text`. A top-level object without the servers key is a file with no servers
+    /// (see [`McpFile::not_mcp_config`] for whether that is suspicious). A leading byte order
+    /// mark is accepted and kept.
     pub fn parse(text: &str, format: Format) -> Result<McpFile, Malformed> {
-        let body = text.get(scan::bom_len(text)..).unwrap_or_default();
-        let value: Value =
-            serde_json::from_str(body).map_err(|e| Malformed::InvalidJson(e.to_string()))?;
-        let Value::Object(top) = &value else {
-            return Err(Malformed::TopLevelNotObject);
-        };
-        // Scanned even when there is nothing to list, so that every `McpFile` is known to be
-        // editable.
-        let root = scan::scan(text)?;
+        let doc = Document::parse(text)?;
+        let top = doc.top()?;
         let key = format.servers_key();
-        let servers = match top.get(key) {
+        let servers = match document::member(&top, key) {
             None => Vec::new(),
-            Some(Value::Object(entries)) => {
-                let names: Vec<&str> = root
-                    .find(&[key])
-                    .map(|node| node.members().iter().map(|m| m.key.as_str()).collect())
-                    .unwrap_or_default();
+            Some(prop) => {
+                let object = prop
+                    .object_value()
+                    .ok_or(Malformed::ServersNotObject { key })?;
+                let entries = document::members(&object)?;
                 let mut seen = HashSet::new();
-                let mut last_first: Vec<&str> = names
+                let mut last_first: Vec<(String, Value)> = entries
                     .into_iter()
                     .rev()
-                    .filter(|name| seen.insert(*name))
+                    .filter(|(name, _)| seen.insert(name.clone()))
                     .collect();
                 last_first.reverse();
                 last_first
                     .into_iter()
-                    .map(|name| {
-                        let value = entries.get(name).ok_or_else(|| {
-                            Malformed::InvalidJson(format!("server `{name}` was not read"))
-                        })?;
-                        Ok((name.to_owned(), entry_of(name, value)?))
+                    .map(|(name, value)| {
+                        let entry = entry_of(&name, &value)?;
+                        Ok((name, entry))
                     })
                     .collect::<Result<_, Malformed>>()?
             }
-            Some(_) => return Err(Malformed::ServersNotObject { key }),
         };
+        // `{}` is what a client writes before anything is configured (Claude Desktop starts
+        // from it), so only a top level that holds something else, but not the servers
+        // key, is a file of some other kind.
+        let has_key = |key| document::member(&top, key).is_some();
+        let not_mcp_config = (!has_key(key) && !top.properties().is_empty()).then(|| {
+            let other = format.other_servers_key();
+            NotMcpConfig {
+                expected: key,
+                other_format_key: has_key(other).then_some(other),
+            }
+        });
         Ok(McpFile {
             format,
             text: text.to_owned(),
             servers,
+            not_mcp_config,
         })
     }
 
@@ -137,6 +185,7 @@ impl McpFile {
             format,
             text: format!("{{\n  {}: {{}}\n}}\n", edit::quote(format.servers_key())),
             servers: Vec::new(),
+            not_mcp_config: None,
         }
     }
 
@@ -147,6 +196,12 @@ impl McpFile {
     /// The servers in file order.
     pub fn servers(&self) -> Vec<(String, ServerEntry)> {
         self.servers.clone()
+    }
+
+    /// Why the file, though readable, does not look like an MCP client configuration; `None`
+    /// when it does, or is the empty object.
+    pub fn not_mcp_config(&self) -> Option<&NotMcpConfig> {
+        self.not_mcp_config.as_ref()
     }
 
     pub fn get(&self, name: &str) -> Option<ServerEntry> {
@@ -163,11 +218,11 @@ impl McpFile {
     /// none); for VS Code it starts with `"type": "stdio"`. Without a servers key, one is
     /// added as the last top-level member.
     ///
-    /// An existing server keeps its other keys (`type`, `disabled`, `cwd`...) and its layout:
-    /// `command` and `args` are each left alone when already right, otherwise their value is
-    /// replaced, added at the end of the entry, or, for a `command` now absent, removed. An
-    /// empty `args` is not added to an entry that lacks it, and empties (`[]`) one that has it
-    /// rather than removing the key.
+    /// An existing server keeps its other keys (`type`, `disabled`, `cwd`...), its layout and
+    /// its comments: `command` and `args` are each left alone when already right, otherwise
+    /// their value is replaced, added at the end of the entry, or, for a `command` now absent,
+    /// removed. An empty `args` is not added to an entry that lacks it, and empties (`[]`) one
+    /// that has it rather than removing the key.
     ///
     /// `env` is merged, variable by variable: each variable given is set (replaced in place,
     /// or appended), and the variables the entry already has that `entry` does not mention are
@@ -208,37 +263,37 @@ impl McpFile {
     /// merging of `with_server` happens before.
     fn edited_with(&self, name: &str, entry: &ServerEntry) -> Result<McpFile, Malformed> {
         let key = self.format.servers_key();
-        let root = scan::scan(&self.text)?;
-        let style = Style::detect(&self.text, &root, key);
-        let text = match root.find(&[key]) {
-            None => {
-                let servers = NewValue::Object(vec![(name.to_owned(), self.new_entry(entry))]);
-                edit::set_member(&self.text, &[], key, Some(&servers), &style)?
-            }
-            Some(servers) if servers.member(name).is_none() => edit::set_member(
-                &self.text,
-                &[key],
-                name,
-                Some(&self.new_entry(entry)),
-                &style,
-            )?,
-            Some(_) => replace_entry(&self.text, &[key, name], entry, &style)?,
-        };
-        let edited = McpFile::parse(&text, self.format)?;
-        let expected = self.servers_after(name, Some(entry));
-        if edited.servers != expected {
-            return Err(Malformed::InvalidJson("the edit went astray".to_owned()));
+        let doc = Document::parse(&self.text)?;
+        let style = Style::detect(&doc);
+        if !edit::has_member(&doc, &[], key)? {
+            let servers = NewValue::Object(vec![(name.to_owned(), self.new_entry(entry))]);
+            edit::set_member(&doc, &[], key, Some(&servers), &style)?;
+        } else if !edit::has_member(&doc, &[key], name)? {
+            edit::set_member(&doc, &[key], name, Some(&self.new_entry(entry)), &style)?;
+        } else {
+            replace_entry(&doc, &[key, name], entry, &style)?;
         }
-        Ok(edited)
+        self.checked(&doc.text(), name, Some(entry))
     }
 
     fn edited_without(&self, name: &str) -> Result<McpFile, Malformed> {
         let key = self.format.servers_key();
-        let root = scan::scan(&self.text)?;
-        let style = Style::detect(&self.text, &root, key);
-        let text = edit::set_member(&self.text, &[key], name, None, &style)?;
-        let edited = McpFile::parse(&text, self.format)?;
-        if edited.servers != self.servers_after(name, None) {
+        let doc = Document::parse(&self.text)?;
+        let style = Style::detect(&doc);
+        edit::set_member(&doc, &[key], name, None, &style)?;
+        self.checked(&doc.text(), name, None)
+    }
+
+    /// `text` read back, provided its servers are what setting `name` to `entry` (or
+    /// removing it) must give.
+    fn checked(
+        &self,
+        text: &str,
+        name: &str,
+        entry: Option<&ServerEntry>,
+    ) -> Result<McpFile, Malformed> {
+        let edited = McpFile::parse(text, self.format)?;
+        if edited.servers != self.servers_after(name, entry) {
             return Err(Malformed::InvalidJson("the edit went astray".to_owned()));
         }
         Ok(edited)
@@ -281,52 +336,49 @@ impl McpFile {
         NewValue::Object(members)
     }
 
-    /// The last resort should a precise edit ever fail to check out: the same change made on
-    /// the parsed document and written out afresh. The content is right but the layout is
-    /// serde_json's (and top-level keys come out sorted).
+    /// The last resort should a precise edit ever fail to check out: the entry concerned
+    /// written out afresh (keeping its other keys), its duplicates removed. The rest of the
+    /// file, comments included, is still untouched.
     fn rewritten(&self, name: &str, entry: Option<&ServerEntry>) -> McpFile {
-        let body = self
-            .text
-            .get(scan::bom_len(&self.text)..)
-            .unwrap_or_default();
-        let Ok(mut root) = serde_json::from_str::<Value>(body) else {
-            return self.clone();
-        };
-        let Some(top) = root.as_object_mut() else {
-            return self.clone();
-        };
+        self.rewrite(name, entry).unwrap_or_else(|_| self.clone())
+    }
+
+    fn rewrite(&self, name: &str, entry: Option<&ServerEntry>) -> Result<McpFile, Malformed> {
+        let key = self.format.servers_key();
+        let doc = Document::parse(&self.text)?;
+        let top = doc.top()?;
         let servers = top
-            .entry(self.format.servers_key())
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-        let Some(servers) = servers.as_object_mut() else {
-            return self.clone();
-        };
-        match entry {
-            None => {
-                servers.remove(name);
-            }
-            Some(entry) => {
-                let fresh = self.new_entry(entry).to_json_value();
-                let slot = servers.entry(name).or_insert(fresh);
-                if let Some(fields) = slot.as_object_mut() {
-                    match &entry.command {
-                        Some(command) => {
-                            fields.insert("command".to_owned(), Value::String(command.clone()));
-                        }
-                        None => {
-                            fields.remove("command");
-                        }
-                    }
-                    if !entry.args.is_empty() || fields.contains_key("args") {
-                        fields.insert("args".to_owned(), args_value(&entry.args).to_json_value());
-                    }
-                    if !entry.env.is_empty() || fields.contains_key("env") {
-                        fields.insert("env".to_owned(), env_value(&entry.env).to_json_value());
-                    }
+            .object_value_or_create(key)
+            .ok_or(Malformed::ServersNotObject { key })?;
+        let old = document::member(&servers, name).and_then(|prop| document::value_of(&prop));
+        while let Some(prop) = document::member(&servers, name) {
+            prop.remove();
+        }
+        if let Some(entry) = entry {
+            let mut fields = match old {
+                Some(Value::Object(fields)) => fields,
+                _ => match self.new_entry(entry).to_json_value() {
+                    Value::Object(fields) => fields,
+                    _ => serde_json::Map::new(),
+                },
+            };
+            match &entry.command {
+                Some(command) => {
+                    fields.insert("command".to_owned(), Value::String(command.clone()));
+                }
+                None => {
+                    fields.remove("command");
                 }
             }
+            if !entry.args.is_empty() || fields.contains_key("args") {
+                fields.insert("args".to_owned(), args_value(&entry.args).to_json_value());
+            }
+            if !entry.env.is_empty() || fields.contains_key("env") {
+                fields.insert("env".to_owned(), env_value(&entry.env).to_json_value());
+            }
+            servers.append(name, edit::input_of(&Value::Object(fields)));
         }
-        McpFile::parse(&format!("{root:#}\n"), self.format).unwrap_or_else(|_| self.clone())
+        McpFile::parse(&doc.text(), self.format)
     }
 }
 
@@ -344,31 +396,31 @@ fn env_value(env: &BTreeMap<String, String>) -> NewValue {
 
 /// Brings the existing entry at `path` in line with `entry`, member by member.
 fn replace_entry(
-    text: &str,
+    doc: &Document,
     path: &[&str],
     entry: &ServerEntry,
     style: &Style,
-) -> Result<String, Malformed> {
+) -> Result<(), Malformed> {
     let command = entry.command.clone().map(NewValue::Str);
-    let mut text = edit::set_member(text, path, "command", command.as_ref(), style)?;
-    if !entry.args.is_empty() || edit::has_member(&text, path, "args")? {
-        text = edit::set_member(&text, path, "args", Some(&args_value(&entry.args)), style)?;
+    edit::set_member(doc, path, "command", command.as_ref(), style)?;
+    if !entry.args.is_empty() || edit::has_member(doc, path, "args")? {
+        edit::set_member(doc, path, "args", Some(&args_value(&entry.args)), style)?;
     }
-    if edit::has_member(&text, path, "env")? {
+    if edit::has_member(doc, path, "env")? {
         let env_path: Vec<&str> = path.iter().copied().chain(["env"]).collect();
-        for var in edit::keys_at(&text, &env_path)? {
+        for var in edit::keys_at(doc, &env_path)? {
             if !entry.env.contains_key(&var) {
-                text = edit::set_member(&text, &env_path, &var, None, style)?;
+                edit::set_member(doc, &env_path, &var, None, style)?;
             }
         }
         for (var, value) in &entry.env {
             let value = NewValue::Str(value.clone());
-            text = edit::set_member(&text, &env_path, var, Some(&value), style)?;
+            edit::set_member(doc, &env_path, var, Some(&value), style)?;
         }
     } else if !entry.env.is_empty() {
-        text = edit::set_member(&text, path, "env", Some(&env_value(&entry.env)), style)?;
+        edit::set_member(doc, path, "env", Some(&env_value(&entry.env)), style)?;
     }
-    Ok(text)
+    Ok(())
 }
 
 /// Reads one server entry, checking the shape of the keys this crate relies on.

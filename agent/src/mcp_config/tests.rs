@@ -1,4 +1,4 @@
-use super::scan::scan;
+use super::document::{self, Document};
 use super::*;
 
 fn entry(command: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> ServerEntry {
@@ -80,9 +80,11 @@ const COMPACT: &str = r#"{"mcpServers":{"a":{"command":"x"}}}"#;
 
 /// The byte range of server `name`'s member (key to end of value) in `text`.
 fn entry_span(text: &str, key: &str, name: &str) -> (usize, usize) {
-    let root = scan(text).unwrap();
-    let (_, member) = root.find(&[key]).unwrap().member(name).unwrap();
-    (member.key_start, member.value.end)
+    let doc = Document::parse(text).unwrap();
+    let servers = doc.object_at(&[key]).unwrap();
+    let member = document::member(&servers, name).unwrap().to_string();
+    let start = text.find(&member).unwrap();
+    (start, start + member.len())
 }
 
 /// Asserts that `new` differs from `old` only within server `name`'s member.
@@ -604,13 +606,17 @@ fn malformed_files_are_reported_with_useful_messages() {
         ("not json", Format::McpServers, "not valid JSON: "),
         ("", Format::McpServers, "not valid JSON: "),
         ("\u{feff}", Format::McpServers, "not valid JSON: "),
+        // JSONC, but none of the JSON5 extensions the clients refuse.
+        ("{'mcpServers': {}}", Format::McpServers, "not valid JSON: "),
+        ("{mcpServers: {}}", Format::McpServers, "not valid JSON: "),
+        ("{\"a\": 0x1F}", Format::McpServers, "not valid JSON: "),
         (
-            "{\"mcpServers\": {},}",
+            "{\"a\": 1 \"b\": 2}",
             Format::McpServers,
             "not valid JSON: ",
         ),
         (
-            "{\n  // comment\n  \"mcpServers\": {}\n}",
+            "{\"a\": 1 /* unterminated",
             Format::McpServers,
             "not valid JSON: ",
         ),
@@ -697,7 +703,7 @@ fn broken_text_never_panics() {
         for end in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
             let prefix = &text[..end];
             let _ = McpFile::parse(prefix, Format::McpServers);
-            let _ = scan(prefix);
+            let _ = Document::parse(prefix);
         }
     }
     let deep = "[".repeat(100_000);
@@ -961,4 +967,159 @@ fn unified_diff_labels_and_marks_lines() {
     let no_newline = unified_diff("x.json", "{}", "{\"a\": 1}");
     assert!(no_newline.contains("-{}"));
     assert!(no_newline.contains("+{\"a\": 1}"));
+}
+
+// A VS Code `.vscode/mcp.json` as people write them: tabs, line and block comments, trailing
+// commas, a blank line between servers.
+const JSONC: &str = "{\n\t// Servers for this workspace.\n\t\"inputs\": [\n\t\t{ \"type\": \"promptString\", \"id\": \"api-key\", \"password\": true }, // asked once\n\t],\n\t\"servers\": {\n\t\t/* Fetches web pages. */\n\t\t\"fetch\": {\n\t\t\t\"type\": \"stdio\",\n\t\t\t\"command\": \"uvx\", // pinned below\n\t\t\t\"args\": [\"mcp-server-fetch\",],\n\t\t},\n\n\t\t// GitHub, with the token from the prompt above.\n\t\t\"github\": {\n\t\t\t\"command\": \"docker\",\n\t\t\t\"args\": [\n\t\t\t\t\"run\", /* interactive */ \"-i\",\n\t\t\t\t\"ghcr.io/github/github-mcp-server\",\n\t\t\t],\n\t\t\t\"env\": {\n\t\t\t\t\"GITHUB_TOKEN\": \"${input:api-key}\", // never a literal\n\t\t\t},\n\t\t},\n\t\t// Add servers above this line.\n\t},\n}\n";
+
+/// Every comment of `text`, in file order.
+fn comments(text: &str) -> Vec<String> {
+    let doc = Document::parse(text).unwrap();
+    doc.nodes()
+        .iter()
+        .filter(|node| node.is_comment())
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn jsonc_with_comments_trailing_commas_and_tabs_is_read() {
+    let file = parse_vscode(JSONC);
+    assert_eq!(file.text(), JSONC);
+    assert_eq!(
+        file.servers(),
+        vec![
+            (
+                "fetch".to_owned(),
+                entry(Some("uvx"), &["mcp-server-fetch"], &[])
+            ),
+            (
+                "github".to_owned(),
+                entry(
+                    Some("docker"),
+                    &["run", "-i", "ghcr.io/github/github-mcp-server"],
+                    &[("GITHUB_TOKEN", "${input:api-key}")],
+                )
+            ),
+        ]
+    );
+    assert_eq!(comments(JSONC).len(), 8);
+    assert_eq!(file.not_mcp_config(), None);
+}
+
+#[test]
+fn every_comment_survives_adding_changing_and_removing() {
+    let original = parse_vscode(JSONC);
+    let before = comments(JSONC);
+
+    let added = original.with_server("git", &entry(Some("uvx"), &["mcp-server-git"], &[]));
+    assert_eq!(comments(added.text()), before);
+    // The new entry follows the file: tabs, and the trailing commas it uses everywhere.
+    assert!(
+        added.text().contains(
+            "\t\t},\n\t\t\"git\": {\n\t\t\t\"type\": \"stdio\",\n\t\t\t\"command\": \"uvx\",\n\t\t\t\"args\": [\"mcp-server-git\"],\n\t\t},\n\t\t// Add servers above this line.\n"
+        ),
+        "{}",
+        added.text()
+    );
+
+    let changed = added.with_server(
+        "github",
+        &entry(
+            Some("docker"),
+            &["run", "-i", "--rm", "ghcr.io/github/github-mcp-server:v1"],
+            &[("LOG", "debug")],
+        ),
+    );
+    assert_eq!(comments(changed.text()), before);
+    assert!(changed.text().contains(
+        "\"run\", /* interactive */ \"-i\",\n\t\t\t\t\"--rm\",\n\t\t\t\t\"ghcr.io/github/github-mcp-server:v1\",\n\t\t\t],"
+    ));
+    assert_eq!(
+        changed.get("github").unwrap().env["GITHUB_TOKEN"],
+        "${input:api-key}"
+    );
+
+    let removed = changed.without_server("fetch");
+    // The comment inside the removed entry goes with it; every other one stays.
+    let mut expected = before.clone();
+    expected.retain(|c| c != "// pinned below");
+    assert_eq!(comments(removed.text()), expected);
+    assert_eq!(
+        removed
+            .servers()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>(),
+        ["github", "git"]
+    );
+
+    // Each result reads back as what it says.
+    for file in [&added, &changed, &removed] {
+        assert_eq!(&parse_vscode(file.text()), file);
+    }
+    // Undoing each edit gives back the original bytes.
+    assert_eq!(added.without_server("git").text(), JSONC);
+    let restored = removed
+        .with_server("fetch", &original.get("fetch").unwrap())
+        .without_server("git");
+    assert!(restored.text().contains("/* Fetches web pages. */"));
+}
+
+#[test]
+fn only_the_edited_entry_changes_in_a_jsonc_file() {
+    let edited = parse_vscode(JSONC).with_server(
+        "fetch",
+        &entry(Some("uvx"), &["mcp-server-fetch==2025.1.0"], &[]),
+    );
+    assert_only_entry_changed(JSONC, edited.text(), "servers", "fetch");
+    assert_eq!(
+        edited.text(),
+        JSONC.replace("\"mcp-server-fetch\",]", "\"mcp-server-fetch==2025.1.0\",]")
+    );
+}
+
+#[test]
+fn a_file_that_is_not_an_mcp_configuration_says_so() {
+    let settings = parse("{\"editor.fontSize\": 14}");
+    assert!(settings.servers().is_empty());
+    let why = settings.not_mcp_config().unwrap();
+    assert_eq!(why.expected, "mcpServers");
+    assert_eq!(why.other_format_key, None);
+    assert!(
+        why.to_string().contains("has no `mcpServers` object"),
+        "{why}"
+    );
+
+    let wrong_format = parse(VSCODE);
+    let why = wrong_format.not_mcp_config().unwrap();
+    assert_eq!(why.other_format_key, Some("servers"));
+    assert!(why.to_string().contains("`servers`"), "{why}");
+    assert_eq!(
+        parse_vscode(&claude3()).not_mcp_config().unwrap().expected,
+        "servers"
+    );
+
+    // A client that has configured nothing yet is an MCP configuration.
+    for text in ["{}", "{\n}\n", "{\"mcpServers\": {}}", "// nothing yet\n{}"] {
+        assert_eq!(parse(text).not_mcp_config(), None, "{text}");
+    }
+    assert_eq!(parse(&claude3()).not_mcp_config(), None);
+}
+
+#[test]
+fn a_shrinking_list_keeps_its_closing_bracket_on_a_line_of_its_own() {
+    let edited = parse_vscode(JSONC).with_server("github", &entry(Some("docker"), &["run"], &[]));
+    assert!(
+        edited
+            .text()
+            .contains("\"args\": [\n\t\t\t\t\"run\",\n\t\t\t],\n"),
+        "{}",
+        edited.text()
+    );
+    assert_eq!(
+        parse_vscode(edited.text()).get("github").unwrap().args,
+        ["run"]
+    );
 }
