@@ -79,7 +79,7 @@ pub struct AgentConfig {
     pub ca_file: Option<PathBuf>,
     /// The workstation this agent looks after: `machine_id` from agent.toml, or the host
     /// name in lower case.
-    pub machine_id: String,
+    pub machine_id: coordinator_api::MachineId,
     /// API keys and backups.
     pub state_dir: PathBuf,
     pub policy: PathBuf,
@@ -281,7 +281,7 @@ format = "vscode"
     #[test]
     fn the_machine_id_is_given_or_the_host_name() {
         let given = AgentConfig::parse(SAMPLE, Path::new("/")).unwrap();
-        assert_eq!(given.machine_id, "laptop");
+        assert_eq!(given.machine_id.as_str(), "laptop");
         let odd = SAMPLE.replace("\"laptop\"", "\"Ana's laptop\"");
         let err = AgentConfig::parse(&odd, Path::new("/")).unwrap_err();
         assert!(
@@ -291,7 +291,7 @@ format = "vscode"
         let absent = SAMPLE.replace("machine_id = \"laptop\"\n", "");
         let host = gethostname::gethostname().to_string_lossy().to_lowercase();
         match AgentConfig::parse(&absent, Path::new("/")) {
-            Ok(config) => assert_eq!(config.machine_id, host),
+            Ok(config) => assert_eq!(config.machine_id.as_str(), host),
             // Only a host name that breaks the rule gets here, and then it says what to do.
             Err(err) => assert!(format!("{err:#}").contains("set machine_id"), "{err:#}"),
         }

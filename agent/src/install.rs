@@ -967,7 +967,7 @@ mod tests {
         AgentConfig {
             coordinator_url: "http://127.0.0.1:1".to_owned(),
             ca_file: None,
-            machine_id: "test-machine".to_owned(),
+            machine_id: coordinator_api::MachineId::default_machine(),
             state_dir: dir.join("state"),
             policy: dir.join("policy.toml"),
             ping_interval: Duration::from_secs(30),

@@ -1,50 +1,29 @@
-//! The name of the workstation an agent looks after: what the coordinator will bind
-//! assessments, proposals and executions to, so that work meant for one machine is never
-//! done on another.
+//! The name of the workstation an agent looks after: what the coordinator binds assessments,
+//! proposals and executions to, so that work meant for one machine is never done on another.
 
 use anyhow::bail;
+use coordinator_api::MachineId;
 
-const MAX_LEN: usize = 64;
-
-/// The configured `machine_id`, or else this machine's host name in lower case (host names
-/// are case-insensitive, ids are not).
-pub fn resolve(configured: Option<&str>) -> anyhow::Result<String> {
+/// The configured `machine_id`, or else this machine's host name. Both follow the wire
+/// crate's rule for machine ids, which keeps them in lower case (host names are
+/// case-insensitive).
+pub fn resolve(configured: Option<&str>) -> anyhow::Result<MachineId> {
     match configured {
-        Some(id) => {
-            if let Err(rule) = check(id) {
-                bail!("machine_id `{id}`: {rule}");
-            }
-            Ok(id.to_owned())
-        }
+        Some(id) => match MachineId::parse(id) {
+            Ok(machine) => Ok(machine),
+            Err(rule) => bail!("machine_id `{id}`: {rule}"),
+        },
         None => {
-            let host = gethostname::gethostname().to_string_lossy().to_lowercase();
-            if let Err(rule) = check(&host) {
-                bail!(
+            let host = gethostname::gethostname().to_string_lossy().into_owned();
+            match MachineId::parse(&host) {
+                Ok(machine) => Ok(machine),
+                Err(rule) => bail!(
                     "this machine's host name `{host}` cannot serve as its machine id ({rule}); \
                      set machine_id in agent.toml"
-                );
+                ),
             }
-            Ok(host)
         }
     }
-}
-
-/// The rule for server ids, which machine ids share.
-fn check(id: &str) -> Result<(), String> {
-    let starts_well = id
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let all_allowed = id
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
-    if id.len() > MAX_LEN || !starts_well || !all_allowed {
-        return Err(format!(
-            "a machine id is 1 to {MAX_LEN} characters of a-z, 0-9, '-', '_' or '.', starting \
-             with a letter or digit"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -60,11 +39,11 @@ mod tests {
             "0day_box",
             &"a".repeat(64),
         ] {
-            assert_eq!(resolve(Some(good)).unwrap(), good);
+            assert_eq!(resolve(Some(good)).unwrap().as_str(), good);
         }
+        assert_eq!(resolve(Some("Ana-Laptop")).unwrap().as_str(), "ana-laptop");
         for bad in [
             "",
-            "Ana-Laptop",
             "-laptop",
             ".hidden",
             "ana laptop",
@@ -79,9 +58,11 @@ mod tests {
 
     #[test]
     fn without_one_the_host_name_is_used_in_lower_case() {
-        let host = gethostname::gethostname().to_string_lossy().to_lowercase();
+        let host = gethostname::gethostname()
+            .to_string_lossy()
+            .to_ascii_lowercase();
         match resolve(None) {
-            Ok(id) => assert_eq!(id, host),
+            Ok(id) => assert_eq!(id.as_str(), host),
             Err(err) => assert!(err.to_string().contains("set machine_id"), "{err}"),
         }
     }

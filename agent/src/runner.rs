@@ -133,6 +133,7 @@ pub fn load_files(config: &AgentConfig) -> Vec<LoadedFile> {
 }
 
 fn registration(
+    config: &AgentConfig,
     role: &Role,
     kind: TaskKind,
     started: Instant,
@@ -142,6 +143,7 @@ fn registration(
     Ok(match kind {
         TaskKind::Assessment => RegisterServerRequest {
             server_id: Some(id),
+            machine_id: Some(config.machine_id.clone()),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             tools: names(&TOOLS),
             health: Some(health(started)),
@@ -149,6 +151,7 @@ fn registration(
         },
         TaskKind::Execution => RegisterServerRequest {
             installer_id: Some(id),
+            machine_id: Some(config.machine_id.clone()),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             capabilities: names(&CAPABILITIES),
             health: Some(health(started)),
@@ -193,7 +196,7 @@ async fn sign_in(
     started: Instant,
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<Option<Secret>> {
-    let registration = registration(role, kind, started)?;
+    let registration = registration(config, role, kind, started)?;
     let key_file = client::key_file(&config.state_dir, &role.server_id);
     let refused = |message: String| ClientError::Refused {
         status: 401,
@@ -499,6 +502,18 @@ async fn handle_assessment(
     task: &AssessmentTask,
     lease: Lease,
 ) -> anyhow::Result<()> {
+    // These files describe this machine only: reporting them as another machine's would put
+    // the wrong facts in front of the approvers. The lease runs out and the work goes back.
+    if task.machine_id != config.machine_id {
+        tracing::error!(
+            assessment = %task.assessment_id,
+            "the assessment is of machine `{}`, and this agent looks after `{}`; not assessed",
+            task.machine_id,
+            config.machine_id
+        );
+        lease.end().await;
+        return Ok(());
+    }
     let reading = config.clone();
     let files = tokio::task::spawn_blocking(move || load_files(&reading))
         .await
@@ -633,6 +648,15 @@ async fn handle_execution(
         )
         .await;
     };
+    // The queue offers a server only its own machine's work; a task for another machine
+    // means something is wrong upstream, and applying it here would change the wrong files.
+    if task.machine_id != config.machine_id {
+        let why = format!(
+            "the execution is for machine `{}`, and this agent looks after `{}`",
+            task.machine_id, config.machine_id
+        );
+        return refuse(session, config, task, lease, &why).await;
+    }
     if !coordinator_api::digest::is_known_version(task.digest_version) {
         return refuse(
             session,
