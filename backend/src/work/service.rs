@@ -80,9 +80,9 @@ fn kinds_for(kind: ServerKind) -> &'static [TaskKind] {
     }
 }
 
-fn server_of(principal: &Principal) -> ApiResult<(ServerId, ServerKind)> {
+fn server_of(principal: &Principal) -> ApiResult<(ServerId, ServerKind, MachineId)> {
     match principal {
-        Principal::Server { id, kind, .. } => Ok((id.clone(), *kind)),
+        Principal::Server { id, kind, machine } => Ok((id.clone(), *kind, machine.clone())),
         Principal::User { .. } => Err(ApiError::forbidden("only servers claim work")),
     }
 }
@@ -95,7 +95,7 @@ pub async fn claim(
     origin: &Origin,
     request: ClaimRequest,
 ) -> ApiResult<Option<Task>> {
-    let (server_id, server_kind) = server_of(principal)?;
+    let (server_id, server_kind, _) = server_of(principal)?;
     let lease_seconds = request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS);
     if !(1..=MAX_LEASE_SECONDS).contains(&lease_seconds) {
         return Err(ApiError::validation(format!(
@@ -306,12 +306,18 @@ pub async fn heartbeat(
     task_id: TaskId,
     request: HeartbeatRequest,
 ) -> ApiResult<HeartbeatResponse> {
-    let (server_id, _) = server_of(principal)?;
+    let (server_id, _, machine) = server_of(principal)?;
     let txn = db::begin_write(&state.db).await?;
     let item = work_item::Entity::find_by_id(task_id)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("task {task_id}")))?;
+    if item.machine_id != machine {
+        return Err(ApiError::forbidden(format!(
+            "task {task_id} is work for machine `{}`; a server on machine `{machine}` cannot hold it",
+            item.machine_id
+        )));
+    }
     let lease_seconds = request.lease_seconds.unwrap_or(item.lease_seconds as u32);
     if !(1..=MAX_LEASE_SECONDS).contains(&lease_seconds) {
         return Err(ApiError::validation(format!(

@@ -102,7 +102,12 @@ fn env_values(station: &Workstation) -> Vec<String> {
 }
 
 /// Polls `path` until `ready` holds, for up to 30 seconds.
-async fn eventually(app: &TestApp, who: &As, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn eventually(
+    app: &TestApp,
+    who: &As,
+    path: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..150 {
         let reply = app.get(path, who).await;
         if reply.status == StatusCode::OK && ready(&reply.body) {
@@ -153,7 +158,7 @@ async fn proposal_for(app: &TestApp, who: &As, assessment: i64) -> Value {
     page["proposals"][0].clone()
 }
 
-async fn approve(app: &TestApp, proposal: i64) -> i64 {
+pub(crate) async fn approve(app: &TestApp, proposal: i64) -> i64 {
     let (_, one) = app.user("approver-one", "approver").await;
     let (_, two) = app.user("approver-two", "approver").await;
     assert_eq!(
@@ -165,7 +170,7 @@ async fn approve(app: &TestApp, proposal: i64) -> i64 {
     last.body["executionId"].as_i64().unwrap()
 }
 
-async fn release(app: &TestApp, proposal: i64, dry_run: bool) -> i64 {
+pub(crate) async fn release(app: &TestApp, proposal: i64, dry_run: bool) -> i64 {
     let (_, releaser) = app
         .user(if dry_run { "dry-runner" } else { "releaser" }, "approver")
         .await;
@@ -174,7 +179,7 @@ async fn release(app: &TestApp, proposal: i64, dry_run: bool) -> i64 {
     reply.body["executionId"].as_i64().unwrap()
 }
 
-async fn finished(app: &TestApp, execution: i64) -> Value {
+pub(crate) async fn finished(app: &TestApp, execution: i64) -> Value {
     let admin = app.admin().await;
     eventually(
         app,

@@ -15,6 +15,7 @@ mod contract;
 mod dashboard_assets;
 mod dashboard_client;
 mod events;
+mod fleet;
 mod monitoring;
 mod replicas;
 mod retention;
