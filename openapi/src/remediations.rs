@@ -76,8 +76,10 @@ pub struct ProposedAction {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProposeRequest {
-    pub assessment_id: AssessmentId,
+pub struct ProposeRequest<A = AssessmentId> {
+    /// The assessment: its id, or (as the coordinator reads it, `AssessmentRef`) the
+    /// `requestId` it was requested under.
+    pub assessment_id: A,
     #[serde(default)]
     pub issues: Vec<String>,
     pub priority: Priority,

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use coordinator_api::remediations::{
     ProposalPage, ProposalQuery, ProposalResponse, ProposeRequest, ProposeResponse,
 };
-use coordinator_api::{ErrorBody, ProposalId};
+use coordinator_api::{AssessmentRef, ErrorBody, ProposalId};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -24,11 +24,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Propose a remediation for a completed assessment. Env values are sealed at rest and never
 /// shown again; the answer carries the payload digest approvals bind to and a risk estimate.
-/// `autoApprove` is never honoured.
+/// `autoApprove` is never honoured. `assessmentId` is the assessment's id (`7` or
+/// `assessment-7`) or the `requestId` it was requested under.
 #[utoipa::path(
     post, path = "/remediations/propose", tag = "remediations",
     security(("bearer" = ["propose_remediation"]), ("api_key" = ["propose_remediation"])),
-    request_body = ProposeRequest,
+    request_body = ProposeRequest<AssessmentRef>,
     responses(
         (status = 201, body = ProposeResponse),
         (status = 404, description = "no such assessment", body = ErrorBody),
@@ -39,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn propose(
     state: web::Data<AppState>,
     auth: Authorized<perm::ProposeRemediation>,
-    body: web::Json<ProposeRequest>,
+    body: web::Json<ProposeRequest<AssessmentRef>>,
 ) -> ApiResult<HttpResponse> {
     let requester = Requester::new(&auth.principal, &auth.origin);
     let proposed = service::propose(&state, &requester, body.into_inner()).await?;
@@ -65,7 +66,7 @@ async fn list_proposals(
 #[utoipa::path(
     get, path = "/remediations/{id}", tag = "remediations",
     security(("bearer" = ["view_remediations"])),
-    params(("id" = i64, Path)),
+    params(("id" = ProposalId, Path, description = "`7` or `remediation-7`")),
     responses((status = 200, body = ProposalResponse), (status = 404, body = ErrorBody))
 )]
 async fn get_proposal(

@@ -4,7 +4,6 @@ use super::actions::{self, StoredAction};
 use super::entity::{self as proposal, Model};
 use super::risk;
 use crate::approvals::entity::approval;
-use crate::assessments::entity as assessment;
 use crate::audit::{Origin, record};
 use crate::auth::principal::Requester;
 use crate::db;
@@ -19,7 +18,7 @@ use coordinator_api::remediations::{
     Proposal, ProposalPage, ProposalQuery, ProposalStatus, ProposeRequest, ProposeResponse,
     ProposedAction,
 };
-use coordinator_api::{ExecutionId, ProposalId};
+use coordinator_api::{AssessmentRef, ExecutionId, ProposalId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -60,7 +59,7 @@ pub fn changed_since_proposed() -> ApiError {
 pub async fn propose(
     state: &AppState,
     requester: &Requester<'_>,
-    request: ProposeRequest,
+    request: ProposeRequest<AssessmentRef>,
 ) -> ApiResult<ProposeResponse> {
     actions::validate(&request.proposed_actions)?;
     if request.issues.len() > MAX_ISSUES
@@ -92,10 +91,7 @@ pub async fn propose(
     let approvals_required = state.config.approval_policy.required(request.priority);
 
     let txn = db::begin_write(&state.db).await?;
-    let subject = assessment::Entity::find_by_id(request.assessment_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("assessment {}", request.assessment_id)))?;
+    let subject = crate::assessments::service::resolve(&txn, &request.assessment_id).await?;
     if !matches!(
         subject.status,
         AssessmentStatus::Completed | AssessmentStatus::Approved
