@@ -444,7 +444,7 @@ pub fn proposal(assessment_id: AssessmentId, assessment: &Assessment) -> Option<
     };
     let issues: BTreeSet<&str> = fixes.iter().map(|f| f.issue.as_str()).collect();
     Some(ProposeRequest {
-        assessment_id,
+        assessment_id: assessment_id.into(),
         // The assessment's machine, which is this one: it is the only one the agent assesses.
         machine_id: None,
         issues: issues.into_iter().map(str::to_owned).collect(),
@@ -1167,7 +1167,7 @@ reason = "sends data to an unknown host"
         let policy = Policy::parse(POLICY).unwrap();
         let assessment = assess(&sample(), &policy, &[], &present);
         let request = proposal(AssessmentId(42), &assessment).unwrap();
-        assert_eq!(request.assessment_id, AssessmentId(42));
+        assert_eq!(request.assessment_id, AssessmentId(42).into());
         assert_eq!(request.issues, ["forbidden_server", "missing_config"]);
         assert_eq!(request.priority, Priority::Critical);
         assert!(!request.auto_approve);

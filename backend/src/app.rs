@@ -101,6 +101,8 @@ impl Application {
                 .service(web::scope("/api/v1").configure(api_routes))
                 .configure(ops::routes::configure)
                 .configure(monitoring::routes::configure_root)
+                // Where the specification's clients open it: `wss://host:3000/ws`.
+                .configure(events::routes::configure)
                 .service(
                     SwaggerUi::new("/api-docs/{_:.*}")
                         .url("/api-docs/openapi.json", openapi.clone()),

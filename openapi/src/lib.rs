@@ -32,8 +32,8 @@ pub use wire_enum::UnknownVariant;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{
-    ApprovalId, AssessmentId, AuditLogId, EnrollmentKeyId, ExecutionId, ProposalId, ServerId,
-    TaskId, UserId,
+    ApprovalId, AssessmentId, AssessmentRef, AuditLogId, EnrollmentKeyId, ExecutionId, InvalidId,
+    ProposalId, ServerId, TaskId, UserId,
 };
 pub use machines::MachineId;
 pub use permissions::{Permission, Role, ServerKind};

@@ -122,7 +122,9 @@ const COMPLIANCE_SERVER: &[Permission] = &[
     ProposeRemediation,
 ];
 
-const INSTALLER_SERVER: &[Permission] = &[ReportHealth, ClaimWork];
+/// An installer asks for the assessment of what it is about to change, as the specification
+/// has it do; deciding and releasing stay with people.
+const INSTALLER_SERVER: &[Permission] = &[ReportHealth, ClaimWork, RequestAssessment];
 
 impl Role {
     /// Everything a person with this role may do.

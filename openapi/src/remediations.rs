@@ -1,7 +1,7 @@
 //! Remediation proposals: what should change, how risky it is, and who has decided.
 
 use crate::approvals::ApprovalRecord;
-use crate::{AssessmentId, ExecutionId, MachineId, ProposalId, Secret, wire_enum};
+use crate::{AssessmentId, AssessmentRef, ExecutionId, MachineId, ProposalId, Secret, wire_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -77,7 +77,8 @@ pub struct ProposedAction {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProposeRequest {
-    pub assessment_id: AssessmentId,
+    /// The assessment: its id, or the `requestId` it was requested under.
+    pub assessment_id: AssessmentRef,
     /// The machine to change. The proposal is about its assessment's machine; when given,
     /// this must name that same machine.
     #[schema(value_type = Option<String>, example = "ws-07")]

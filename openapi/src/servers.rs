@@ -173,3 +173,30 @@ pub struct PingResponse {
     pub status: ServerStatus,
     pub last_seen_at: DateTime<Utc>,
 }
+
+/// Whether a server is heard from, for whoever may read the registry
+/// (`GET /servers/{id}/ping`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReachabilityResponse {
+    pub success: bool,
+    #[schema(value_type = String)]
+    pub server_id: ServerId,
+    pub status: ServerStatus,
+    /// When it last pinged (or registered, if it never pinged).
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// `false` once it has been silent longer than the configured window.
+    pub reachable: bool,
+}
+
+impl ReachabilityResponse {
+    pub fn of(server: &Server) -> Self {
+        Self {
+            success: true,
+            server_id: server.id.clone(),
+            status: server.status,
+            last_seen_at: server.last_seen_at,
+            reachable: server.status != ServerStatus::Unreachable,
+        }
+    }
+}

@@ -10,7 +10,7 @@ use coordinator_api::assessments::{
     AssessmentPage, AssessmentQuery, AssessmentResponse, AssessmentResults,
     CreateAssessmentRequest, CreateAssessmentResponse, ReviewRequest,
 };
-use coordinator_api::{AssessmentId, ErrorBody};
+use coordinator_api::{AssessmentId, AssessmentRef, ErrorBody};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -77,19 +77,25 @@ async fn list_assessments(
     Ok(web::Json(service::list(&state, &query).await?))
 }
 
-/// One assessment with its results and review.
+/// One assessment with its results and review. `{id}` is the coordinator's id (`7` or
+/// `assessment-7`) or the `requestId` the assessment was requested under; a string is looked
+/// up as a `requestId` first.
 #[utoipa::path(
     get, path = "/assessments/{id}", tag = "assessments",
     security(("bearer" = ["view_assessments"])),
-    params(("id" = i64, Path)),
-    responses((status = 200, body = AssessmentResponse), (status = 404, body = ErrorBody))
+    params(("id" = AssessmentRef, Path, description = "`7`, `assessment-7`, or a requestId")),
+    responses(
+        (status = 200, body = AssessmentResponse),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "several requesters used this requestId", body = ErrorBody),
+    )
 )]
 async fn get_assessment(
     state: web::Data<AppState>,
     _auth: Authorized<perm::ViewAssessments>,
-    id: web::Path<AssessmentId>,
+    wanted: web::Path<AssessmentRef>,
 ) -> ApiResult<web::Json<AssessmentResponse>> {
-    let assessment = service::get(&state, id.into_inner()).await?;
+    let assessment = service::get(&state, &wanted).await?;
     Ok(web::Json(AssessmentResponse {
         success: true,
         assessment,
@@ -100,7 +106,7 @@ async fn get_assessment(
 #[utoipa::path(
     post, path = "/assessments/{id}/results", tag = "assessments",
     security(("api_key" = ["claim_work"])),
-    params(("id" = i64, Path)),
+    params(("id" = AssessmentId, Path, description = "`7` or `assessment-7`")),
     request_body = AssessmentResults,
     responses(
         (status = 200, body = AssessmentResponse),
@@ -133,7 +139,7 @@ async fn report_results(
 #[utoipa::path(
     post, path = "/assessments/{id}/review", tag = "assessments",
     security(("bearer" = ["review_assessment"])),
-    params(("id" = i64, Path)),
+    params(("id" = AssessmentId, Path, description = "`7` or `assessment-7`")),
     request_body = ReviewRequest,
     responses(
         (status = 200, body = AssessmentResponse),

@@ -21,7 +21,9 @@ use coordinator_api::assessments::{
 use coordinator_api::audit::ActorType;
 use coordinator_api::servers::ASSESSMENT_TOOL;
 use coordinator_api::work::{AssessmentTask, TaskKind};
-use coordinator_api::{AssessmentId, ExecutionId, MachineId, ServerId, ServerKind, UserId};
+use coordinator_api::{
+    AssessmentId, AssessmentRef, ErrorCode, ExecutionId, MachineId, ServerId, ServerKind, UserId,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -530,12 +532,49 @@ pub fn to_wire(model: Model) -> Assessment {
     }
 }
 
-pub async fn get(state: &AppState, id: AssessmentId) -> ApiResult<Assessment> {
+pub async fn get(state: &AppState, wanted: &AssessmentRef) -> ApiResult<Assessment> {
+    resolve(&state.db, wanted).await.map(to_wire)
+}
+
+/// The assessment a client names: a number is the coordinator's id; a string is first the
+/// `requestId` it was requested under, and otherwise `assessment-<n>`. Request ids are unique
+/// per requester only, so a string several requesters used is a conflict that lists the ids.
+pub async fn resolve(conn: &impl ConnectionTrait, wanted: &AssessmentRef) -> ApiResult<Model> {
+    if let Some(request_id) = wanted.as_request_id() {
+        let mut named = assessment::Entity::find()
+            .filter(assessment::Column::RequestId.eq(request_id))
+            .order_by_asc(assessment::Column::Id)
+            .limit(20)
+            .all(conn)
+            .await?;
+        if named.len() > 1 {
+            let ids: Vec<String> = named.iter().map(|m| m.id.to_string()).collect();
+            return Err(ApiError::conflict(format!(
+                "requestId `{request_id}` names several assessments ({}); use the assessment's id",
+                ids.join(", ")
+            )));
+        }
+        if let Some(found) = named.pop() {
+            return Ok(found);
+        }
+    }
+    let not_found = || match wanted {
+        AssessmentRef::Id(id) => ApiError::not_found(format!("assessment {id}")),
+        AssessmentRef::Text(text) => ApiError::new(
+            ErrorCode::NotFound,
+            match wanted.as_id() {
+                Some(id) => format!("no assessment has requestId `{text}` or id {id}"),
+                None => format!(
+                    "no assessment has requestId `{text}` (ids are numbers or `assessment-<n>`)"
+                ),
+            },
+        ),
+    };
+    let id = wanted.as_id().ok_or_else(not_found)?;
     assessment::Entity::find_by_id(id)
-        .one(&state.db)
+        .one(conn)
         .await?
-        .map(to_wire)
-        .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))
+        .ok_or_else(not_found)
 }
 
 pub async fn list(state: &AppState, query: &AssessmentQuery) -> ApiResult<AssessmentPage> {

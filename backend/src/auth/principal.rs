@@ -278,6 +278,46 @@ impl<P: RequiredPermission> FromRequest for Authorized<P> {
     }
 }
 
+/// A caller holding permission `P`, or the server the path's `{id}` names calling with its
+/// own API key: a server may read its own entry without being allowed to read the registry.
+pub struct SelfOr<P> {
+    pub principal: Principal,
+    pub origin: Origin,
+    _permission: PhantomData<P>,
+}
+
+impl<P: RequiredPermission> SelfOr<P> {
+    fn check(req: &HttpRequest) -> ApiResult<Self> {
+        let state = app_state(req)?;
+        let principal = authenticate(req)?;
+        let itself = match &principal {
+            Principal::Server { id, .. } => req.match_info().get("id") == Some(id.as_str()),
+            Principal::User { .. } => false,
+        };
+        if !itself && !principal.can(P::PERMISSION) {
+            return Err(ApiError::forbidden(format!(
+                "this requires the `{}` permission, or the server's own API key",
+                P::PERMISSION
+            )));
+        }
+        let origin = meta::origin(req, &state.config, principal.actor());
+        Ok(Self {
+            principal,
+            origin,
+            _permission: PhantomData,
+        })
+    }
+}
+
+impl<P: RequiredPermission> FromRequest for SelfOr<P> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::check(req))
+    }
+}
+
 /// Any signed-in person (not a server).
 pub struct SignedIn {
     pub id: UserId,
@@ -355,6 +395,13 @@ pub enum Registrar {
 
 pub const ENROLLMENT_KEY_HEADER: &str = "x-enrollment-key";
 
+/// What a registration without credentials is told: a new server's first registration needs
+/// an enrollment key, which the generic "send a token or an API key" would not mention.
+const ENROLL_HINT: &str = "registration requires credentials: a new server sends an enrollment \
+     key in the `X-Enrollment-Key` header (an admin creates one with \
+     `POST /api/v1/servers/enrollment-keys`); a registered server sends its own `X-API-Key`; \
+     an admin sends `Authorization: Bearer <token>`";
+
 impl Registrar {
     fn from_request_parts(req: &HttpRequest) -> ApiResult<Self> {
         let state = app_state(req)?;
@@ -366,6 +413,12 @@ impl Registrar {
                 key: key.trim().to_owned(),
                 origin: meta::origin(req, &state.config, Actor::anonymous()),
             });
+        }
+        if matches!(
+            req.extensions().get::<Credentials>(),
+            Some(Credentials::Absent) | None
+        ) {
+            return Err(ApiError::unauthorized(ENROLL_HINT));
         }
         let principal = authenticate(req)?;
         let origin = meta::origin(req, &state.config, principal.actor());

@@ -1,4 +1,4 @@
-//! `GET /ws`: the live event stream.
+//! `GET /ws`: the live event stream, under `/api/v1` and at the root.
 
 use super::ws::{self, Subscriber};
 use crate::auth::Principal;
@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use coordinator_api::ErrorBody;
+use coordinator_api::{AuditLogId, ErrorBody};
 use serde::Deserialize;
 use utoipa::OpenApi;
 
@@ -29,8 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ConnectQuery {
-    /// Replay the events after this audit row id before the live stream.
-    since: Option<i64>,
+    /// Replay the events after this audit row id (`7` or `audit-7`) before the live stream.
+    #[param(value_type = Option<AuditLogId>)]
+    since: Option<AuditLogId>,
 }
 
 /// The token from `Authorization: Bearer` or from the `bearer.<jwt>` sub-protocol.
@@ -73,7 +74,8 @@ fn origin_allowed(req: &HttpRequest, state: &AppState) -> bool {
 
 /// Follow what happens, live. Send `{"type":"subscribe","channels":[...]}`; each channel
 /// needs the permission that reads it. Authenticate with `Authorization: Bearer <jwt>`, or
-/// (browsers) offer the sub-protocols `coordinator.v1` and `bearer.<jwt>`.
+/// (browsers) offer the sub-protocols `coordinator.v1` and `bearer.<jwt>`. Also served at
+/// `/ws`, outside `/api/v1`.
 #[utoipa::path(
     get, path = "/ws", tag = "events",
     security(("bearer" = [])),
@@ -111,7 +113,7 @@ async fn connect(
     let subscriber = Subscriber {
         principal,
         token,
-        since: query.since,
+        since: query.since.map(|id| id.0),
     };
     actix_web::rt::spawn(ws::serve(
         state.get_ref().clone(),

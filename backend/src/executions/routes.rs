@@ -53,7 +53,7 @@ async fn execute(
 #[utoipa::path(
     get, path = "/remediations/execution/{id}", tag = "executions",
     security(("bearer" = ["view_remediations"])),
-    params(("id" = i64, Path)),
+    params(("id" = ExecutionId, Path, description = "`7` or `exec-7`")),
     responses((status = 200, body = ExecutionResponse), (status = 404, body = ErrorBody))
 )]
 async fn get_execution(
@@ -72,7 +72,7 @@ async fn get_execution(
 #[utoipa::path(
     post, path = "/remediations/execution/{id}/progress", tag = "executions",
     security(("api_key" = ["claim_work"])),
-    params(("id" = i64, Path)),
+    params(("id" = ExecutionId, Path, description = "`7` or `exec-7`")),
     request_body = ProgressRequest,
     responses(
         (status = 200, body = ExecutionResponse),
@@ -105,7 +105,7 @@ async fn report_progress(
 #[utoipa::path(
     post, path = "/remediations/execution/{id}/complete", tag = "executions",
     security(("api_key" = ["claim_work"])),
-    params(("id" = i64, Path)),
+    params(("id" = ExecutionId, Path, description = "`7` or `exec-7`")),
     request_body = CompleteRequest,
     responses(
         (status = 200, body = ExecutionResponse),

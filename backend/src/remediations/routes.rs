@@ -24,7 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Propose a remediation for a completed assessment. Env values are sealed at rest and never
 /// shown again; the answer carries the payload digest approvals bind to and a risk estimate.
-/// `autoApprove` is never honoured.
+/// `autoApprove` is never honoured. `assessmentId` is the assessment's id (`7` or
+/// `assessment-7`) or the `requestId` it was requested under.
 #[utoipa::path(
     post, path = "/remediations/propose", tag = "remediations",
     security(("bearer" = ["propose_remediation"]), ("api_key" = ["propose_remediation"])),
@@ -65,7 +66,7 @@ async fn list_proposals(
 #[utoipa::path(
     get, path = "/remediations/{id}", tag = "remediations",
     security(("bearer" = ["view_remediations"])),
-    params(("id" = i64, Path)),
+    params(("id" = ProposalId, Path, description = "`7` or `remediation-7`")),
     responses((status = 200, body = ProposalResponse), (status = 404, body = ErrorBody))
 )]
 async fn get_proposal(

@@ -4,7 +4,6 @@ use super::actions::{self, StoredAction};
 use super::entity::{self as proposal, Model};
 use super::risk;
 use crate::approvals::entity::approval;
-use crate::assessments::entity as assessment;
 use crate::audit::{Origin, record};
 use crate::auth::principal::Requester;
 use crate::db;
@@ -69,7 +68,7 @@ pub fn changed_since_proposed() -> ApiError {
 /// A proposal changes its assessment's machine: a machine named in the request must be that
 /// one, and a server proposes only for its own machine.
 fn check_machine(
-    subject: &assessment::Model,
+    subject: &crate::assessments::entity::Model,
     requester: &Requester<'_>,
     named: Option<&MachineId>,
 ) -> ApiResult<()> {
@@ -127,10 +126,7 @@ pub async fn propose(
     let approvals_required = state.config.approval_policy.required(request.priority);
 
     let txn = db::begin_write(&state.db).await?;
-    let subject = assessment::Entity::find_by_id(request.assessment_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("assessment {}", request.assessment_id)))?;
+    let subject = crate::assessments::service::resolve(&txn, &request.assessment_id).await?;
     check_machine(&subject, requester, request.machine_id.as_ref())?;
     let digest = payload_digest(
         DIGEST_VERSION,

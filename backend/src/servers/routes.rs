@@ -1,15 +1,15 @@
 //! `/servers/*`: enrollment keys, registration, the registry and pings.
 
 use super::service;
-use crate::auth::principal::{Authorized, Registrar, perm};
+use crate::auth::principal::{Authorized, Registrar, SelfOr, perm};
 use crate::error::ApiResult;
 use crate::http::body::optional_json;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use coordinator_api::machines::MachineListResponse;
 use coordinator_api::servers::{
-    EnrollmentKeyRequest, EnrollmentKeyResponse, PingRequest, PingResponse, RegisterServerRequest,
-    RegisterServerResponse, ServerListResponse, ServerQuery, ServerResponse,
+    EnrollmentKeyRequest, EnrollmentKeyResponse, PingRequest, PingResponse, ReachabilityResponse,
+    RegisterServerRequest, RegisterServerResponse, ServerListResponse, ServerQuery, ServerResponse,
 };
 use coordinator_api::{ErrorBody, ServerId};
 use utoipa::OpenApi;
@@ -22,6 +22,7 @@ use utoipa::OpenApi;
     list_machines,
     get_server,
     ping_server,
+    server_reachability,
     delete_server
 ))]
 pub struct ServersApi;
@@ -38,7 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_server))
             .route(web::delete().to(delete_server)),
     )
-    .service(web::resource("/servers/{id}/ping").route(web::post().to(ping_server)));
+    .service(
+        web::resource("/servers/{id}/ping")
+            .route(web::post().to(ping_server))
+            .route(web::get().to(server_reachability)),
+    );
 }
 
 /// Create a single-use enrollment key. The key is in this answer only.
@@ -118,16 +123,21 @@ async fn list_machines(
     }))
 }
 
-/// One server, with its status and when it was last seen.
+/// One server, with its status and when it was last seen. A server may read its own entry
+/// with its API key.
 #[utoipa::path(
     get, path = "/servers/{id}", tag = "servers",
-    security(("bearer" = ["view_servers"])),
+    security(("bearer" = ["view_servers"]), ("api_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = ServerResponse), (status = 404, body = ErrorBody))
+    responses(
+        (status = 200, body = ServerResponse),
+        (status = 403, description = "another server's entry", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
 )]
 async fn get_server(
     state: web::Data<AppState>,
-    _auth: Authorized<perm::ViewServers>,
+    _auth: SelfOr<perm::ViewServers>,
     id: web::Path<ServerId>,
 ) -> ApiResult<web::Json<ServerResponse>> {
     let server = service::get(&state, &id).await?;
@@ -154,6 +164,27 @@ async fn ping_server(
     let request: PingRequest = optional_json(&body)?;
     let answer = service::ping(&state, &auth.principal, &auth.origin, &id, request).await?;
     Ok(web::Json(answer))
+}
+
+/// Whether a server is reachable: its status and when it was last heard from. Its own
+/// heartbeat is `POST` on this path.
+#[utoipa::path(
+    get, path = "/servers/{id}/ping", tag = "servers",
+    security(("bearer" = ["view_servers"]), ("api_key" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = ReachabilityResponse),
+        (status = 403, description = "another server's entry", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+async fn server_reachability(
+    state: web::Data<AppState>,
+    _auth: SelfOr<perm::ViewServers>,
+    id: web::Path<ServerId>,
+) -> ApiResult<web::Json<ReachabilityResponse>> {
+    let server = service::get(&state, &id).await?;
+    Ok(web::Json(ReachabilityResponse::of(&server)))
 }
 
 /// Remove a server from the registry; its API key stops working.

@@ -70,7 +70,7 @@ async fn list_users(
 #[utoipa::path(
     patch, path = "/users/{id}", tag = "users",
     security(("bearer" = ["manage_users"])),
-    params(("id" = i64, Path, description = "user id")),
+    params(("id" = UserId, Path, description = "user id: `7` or `user-7`")),
     request_body = UpdateUserRequest,
     responses(
         (status = 200, body = UserResponse),

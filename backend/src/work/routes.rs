@@ -52,7 +52,7 @@ async fn claim_work(
 #[utoipa::path(
     post, path = "/work/{taskId}/heartbeat", tag = "work",
     security(("api_key" = ["claim_work"])),
-    params(("taskId" = i64, Path)),
+    params(("taskId" = TaskId, Path, description = "`7` or `task-7`")),
     request_body(content = Option<HeartbeatRequest>, description = "optional"),
     responses(
         (status = 200, body = HeartbeatResponse),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A client whose socket buffers almost nothing: once it stops reading, the server notices
@@ -40,14 +40,16 @@ async fn connect_with_small_buffers(
 }
 
 async fn connect(app: &TestApp, who: &As, since: Option<i64>) -> Socket {
+    let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
+    connect_at(app, who, &format!("/api/v1/ws{query}")).await
+}
+
+/// Opens the WebSocket at `path` (with its query), authenticated the browser's way.
+pub async fn connect_at(app: &TestApp, who: &As, path: &str) -> Socket {
     let As::Bearer(token) = who else {
         panic!("people subscribe")
     };
-    let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
-    let url = format!(
-        "{}/api/v1/ws{query}",
-        app.address.replace("http://", "ws://")
-    );
+    let url = format!("{}{path}", app.address.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
@@ -61,7 +63,7 @@ async fn connect(app: &TestApp, who: &As, since: Option<i64>) -> Socket {
     socket
 }
 
-async fn subscribe(socket: &mut Socket, channels: &[&str]) -> Value {
+pub async fn subscribe(socket: &mut Socket, channels: &[&str]) -> Value {
     socket
         .send(Message::text(
             json!({ "type": "subscribe", "channels": channels }).to_string(),
@@ -72,7 +74,7 @@ async fn subscribe(socket: &mut Socket, channels: &[&str]) -> Value {
 }
 
 /// The next message of type `kind`, skipping others, within 10 seconds.
-async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+pub async fn next_of(socket: &mut Socket, kind: &str) -> Value {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             match socket.next().await {
@@ -524,5 +526,38 @@ dual_test_with!(
         .ok();
         assert!(kinds.iter().any(|k| k == "event"), "{kinds:?}");
         assert!(!kinds.iter().any(|k| k == "metrics"), "{kinds:?}");
+    }
+);
+
+dual_test!(
+    the_socket_is_also_served_at_the_root_and_takes_prefixed_ids,
+    async |app: &TestApp| {
+        let (_, watcher) = app.user("root-watcher", "user").await;
+        app.request_assessment(&watcher, "before-connect", &["postgres"])
+            .await;
+        let before = app.audit_rows_for("assessment_requested").await[0].id.0;
+        // `wss://host:3000/ws`, as the specification's clients open it; `since` in the
+        // spec's `audit-<n>` form replays what followed that row.
+        let mut socket =
+            connect_at(app, &watcher, &format!("/ws?since=audit-{}", before - 1)).await;
+        let subscribed = subscribe(&mut socket, &["assessments"]).await;
+        assert_eq!(subscribed["channels"], json!(["assessments"]));
+        let replayed = next_of(&mut socket, "event").await;
+        assert_eq!(replayed["event"], "assessment_requested", "{replayed}");
+
+        let As::Bearer(token) = &watcher else {
+            panic!("people subscribe")
+        };
+        let refused = app
+            .client
+            .get(format!("{}/ws?since=exec-1", app.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = refused.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("`audit-<n>`"), "{message}");
     }
 );

@@ -180,28 +180,34 @@ dual_test!(
     }
 );
 
-dual_test!(unknown_users_are_404, async |app: &TestApp| {
-    let admin = app.admin().await;
-    let reply = app
-        .send(
-            Method::PATCH,
-            "/users/9999",
-            &admin,
-            Some(json!({ "role": "viewer" })),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    assert_eq!(reply.error_code(), "not_found");
-    let reply = app
-        .send(
-            Method::PATCH,
-            "/users/not-a-number",
-            &admin,
-            Some(json!({ "role": "viewer" })),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::NOT_FOUND);
-});
+dual_test!(
+    unknown_users_are_404_and_unreadable_ids_422,
+    async |app: &TestApp| {
+        let admin = app.admin().await;
+        let reply = app
+            .send(
+                Method::PATCH,
+                "/users/9999",
+                &admin,
+                Some(json!({ "role": "viewer" })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.error_code(), "not_found");
+        let reply = app
+            .send(
+                Method::PATCH,
+                "/users/not-a-number",
+                &admin,
+                Some(json!({ "role": "viewer" })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(reply.error_code(), "validation_failed");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("`user-<n>`"), "{message}");
+    }
+);
 
 dual_test!(
     weak_passwords_and_bad_usernames_are_refused,
