@@ -13,7 +13,6 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum Servers {
     Table,
-    MachineId,
 }
 
 #[derive(DeriveIden)]
@@ -25,16 +24,11 @@ enum EnrollmentKeys {
 #[derive(DeriveIden)]
 enum Assessments {
     Table,
-    MachineId,
-    RequestedByType,
-    RequestedBy,
-    RequestId,
 }
 
 #[derive(DeriveIden)]
 enum Proposals {
     Table,
-    MachineId,
     DigestVersion,
 }
 
@@ -47,117 +41,128 @@ enum Executions {
 #[derive(DeriveIden)]
 enum WorkItems {
     Table,
-    MachineId,
-    Status,
-    Kind,
 }
 
 const DEFAULT_MACHINE: &str = "default";
 
-/// Adds a `machine_id` column, filled with the default machine for the rows already there.
-async fn add_machine(manager: &SchemaManager<'_>, table: impl IntoIden) -> Result<(), DbErr> {
+async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: &mut ColumnDef,
+) -> Result<(), DbErr> {
     manager
         .alter_table(
             Table::alter()
                 .table(table)
-                .add_column(string_len(Alias::new("machine_id"), 64).default(DEFAULT_MACHINE))
+                .add_column(column.to_owned())
                 .to_owned(),
         )
         .await
 }
 
+async fn index(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: impl IntoIden,
+    columns: &[&'static str],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut statement = Index::create();
+    statement.name(name).table(table);
+    for column in columns {
+        statement.col(Alias::new(*column));
+    }
+    if unique {
+        statement.unique();
+    }
+    manager.create_index(statement.to_owned()).await
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        add_machine(manager, Servers::Table).await?;
-        add_machine(manager, Assessments::Table).await?;
-        add_machine(manager, Proposals::Table).await?;
-        add_machine(manager, Executions::Table).await?;
-        add_machine(manager, WorkItems::Table).await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(EnrollmentKeys::Table)
-                    .add_column(string_len_null(EnrollmentKeys::MachineId, 64))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Proposals::Table)
-                    .add_column(integer(Proposals::DigestVersion).default(1))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Executions::Table)
-                    .add_column(text_null(Executions::Message))
-                    .to_owned(),
-            )
-            .await?;
+        // Filled with the default machine for the rows already there.
+        for table in [
+            Servers::Table.into_iden(),
+            Assessments::Table.into_iden(),
+            Proposals::Table.into_iden(),
+            Executions::Table.into_iden(),
+            WorkItems::Table.into_iden(),
+        ] {
+            let column = &mut string_len(Alias::new("machine_id"), 64);
+            add_column(manager, table, column.default(DEFAULT_MACHINE)).await?;
+        }
+        add_column(
+            manager,
+            EnrollmentKeys::Table,
+            &mut string_len_null(EnrollmentKeys::MachineId, 64),
+        )
+        .await?;
+        add_column(
+            manager,
+            Proposals::Table,
+            integer(Proposals::DigestVersion).default(1),
+        )
+        .await?;
+        add_column(
+            manager,
+            Executions::Table,
+            &mut text_null(Executions::Message),
+        )
+        .await?;
 
         // One request may now ask for several machines: the idempotency key is unique per
-        // caller and machine.
-        // Plain SQL: the same statement drops an index on both backends.
+        // caller and machine. Plain SQL: the same statement drops an index on both backends.
         manager
             .get_connection()
             .execute_unprepared("DROP INDEX IF EXISTS idx_assessments_request_key")
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_assessments_request_key_machine")
-                    .table(Assessments::Table)
-                    .col(Assessments::RequestedByType)
-                    .col(Assessments::RequestedBy)
-                    .col(Assessments::RequestId)
-                    .col(Assessments::MachineId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_servers_machine_id")
-                    .table(Servers::Table)
-                    .col(Servers::MachineId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_assessments_machine_id")
-                    .table(Assessments::Table)
-                    .col(Assessments::MachineId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_proposals_machine_id")
-                    .table(Proposals::Table)
-                    .col(Proposals::MachineId)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "idx_assessments_request_key_machine",
+            Assessments::Table,
+            &[
+                "requested_by_type",
+                "requested_by",
+                "request_id",
+                "machine_id",
+            ],
+            true,
+        )
+        .await?;
+        index(
+            manager,
+            "idx_servers_machine_id",
+            Servers::Table,
+            &["machine_id"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "idx_assessments_machine_id",
+            Assessments::Table,
+            &["machine_id"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "idx_proposals_machine_id",
+            Proposals::Table,
+            &["machine_id"],
+            false,
+        )
+        .await?;
         // What a claim looks up: queued work of one kind for one machine.
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_work_items_machine_queue")
-                    .table(WorkItems::Table)
-                    .col(WorkItems::Status)
-                    .col(WorkItems::MachineId)
-                    .col(WorkItems::Kind)
-                    .to_owned(),
-            )
-            .await
+        index(
+            manager,
+            "idx_work_items_machine_queue",
+            WorkItems::Table,
+            &["status", "machine_id", "kind"],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -173,18 +178,14 @@ impl MigrationTrait for Migration {
                 .execute_unprepared(&format!("DROP INDEX IF EXISTS {index}"))
                 .await?;
         }
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_assessments_request_key")
-                    .table(Assessments::Table)
-                    .col(Assessments::RequestedByType)
-                    .col(Assessments::RequestedBy)
-                    .col(Assessments::RequestId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "idx_assessments_request_key",
+            Assessments::Table,
+            &["requested_by_type", "requested_by", "request_id"],
+            true,
+        )
+        .await?;
         for table in [
             Servers::Table.into_iden(),
             Assessments::Table.into_iden(),

@@ -250,17 +250,28 @@ impl<P> Authorized<P> {
     }
 }
 
+/// Authenticates the request and admits the caller if `allowed` does; its refusal is the
+/// 403's message.
+fn admit(
+    req: &HttpRequest,
+    allowed: impl FnOnce(&Principal) -> Result<(), String>,
+) -> ApiResult<(Principal, Origin)> {
+    let state = app_state(req)?;
+    let principal = authenticate(req)?;
+    allowed(&principal).map_err(ApiError::forbidden)?;
+    let origin = meta::origin(req, &state.config, principal.actor());
+    Ok((principal, origin))
+}
+
 impl<P: RequiredPermission> Authorized<P> {
     fn check(req: &HttpRequest) -> ApiResult<Self> {
-        let state = app_state(req)?;
-        let principal = authenticate(req)?;
-        if !principal.can(P::PERMISSION) {
-            return Err(ApiError::forbidden(format!(
-                "this requires the `{}` permission",
-                P::PERMISSION
-            )));
-        }
-        let origin = meta::origin(req, &state.config, principal.actor());
+        let (principal, origin) = admit(req, |principal| {
+            if principal.can(P::PERMISSION) {
+                Ok(())
+            } else {
+                Err(format!("this requires the `{}` permission", P::PERMISSION))
+            }
+        })?;
         Ok(Self {
             principal,
             origin,
@@ -288,19 +299,20 @@ pub struct SelfOr<P> {
 
 impl<P: RequiredPermission> SelfOr<P> {
     fn check(req: &HttpRequest) -> ApiResult<Self> {
-        let state = app_state(req)?;
-        let principal = authenticate(req)?;
-        let itself = match &principal {
-            Principal::Server { id, .. } => req.match_info().get("id") == Some(id.as_str()),
-            Principal::User { .. } => false,
-        };
-        if !itself && !principal.can(P::PERMISSION) {
-            return Err(ApiError::forbidden(format!(
-                "this requires the `{}` permission, or the server's own API key",
-                P::PERMISSION
-            )));
-        }
-        let origin = meta::origin(req, &state.config, principal.actor());
+        let (principal, origin) = admit(req, |principal| {
+            let itself = match principal {
+                Principal::Server { id, .. } => req.match_info().get("id") == Some(id.as_str()),
+                Principal::User { .. } => false,
+            };
+            if itself || principal.can(P::PERMISSION) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "this requires the `{}` permission, or the server's own API key",
+                    P::PERMISSION
+                ))
+            }
+        })?;
         Ok(Self {
             principal,
             origin,
