@@ -508,7 +508,7 @@ mod tests {
     #[test]
     fn status_sentences_say_what_happens_next() {
         let json = serde_json::json!({
-            "proposalId": 5, "assessmentId": 2, "status": "pending", "priority": "high",
+            "proposalId": 5, "assessmentId": 2, "machineId": "ws-07", "status": "pending", "priority": "high",
             "issues": [], "proposedActions": [], "rollbackPlan": null,
             "payloadDigest": "sha256:abc",
             "risk": {"impact": "low", "effort": "low", "successRate": "high", "reasons": []},
