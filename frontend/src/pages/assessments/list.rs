@@ -3,7 +3,7 @@
 
 use crate::address::{Query, choice, href_with, non_empty, query_choice, query_text};
 use crate::app::Ctx;
-use crate::components::{Badge, ErrorNotice, Loading, MaybeTime, Time};
+use crate::components::{Badge, ErrorNotice, Loading, MachineTag, MaybeTime, Time};
 use crate::pages::offset_paging::{
     EmptyTexts, OffsetListing, PAGE_SIZE, Paging, offset_param, query_offset,
 };
@@ -213,6 +213,7 @@ fn AssessmentTable(assessments: Vec<Assessment>) -> impl IntoView {
                 <thead>
                     <tr>
                         <th>"Assessment"</th>
+                        <th>"Machine"</th>
                         <th>"Type"</th>
                         <th>"Target servers"</th>
                         <th>"Status"</th>
@@ -237,6 +238,7 @@ fn AssessmentRow(assessment: Assessment) -> impl IntoView {
     view! {
         <tr data-test="assessment-row">
             <td><A href=format!("/assessments/{}", a.assessment_id)>{format!("#{}", a.assessment_id)}</A></td>
+            <td><MachineTag machine=a.machine_id/></td>
             <td>{a.assessment_type}</td>
             <td>{a.target_servers.join(", ")}</td>
             <td><Badge value=a.status.to_string()/></td>

@@ -1,7 +1,9 @@
 //! Releasing an approved proposal to an installer, and following its execution live.
 
 use crate::api::ApiError;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, MaybeTime, ProgressBar, Time};
+use crate::components::{
+    Badge, Empty, ErrorNotice, Loading, MachineTag, MaybeTime, ProgressBar, Time,
+};
 use coordinator_api::executions::{ActionProgress, ExecuteResponse, Execution, ExecutionStatus};
 use coordinator_api::remediations::ProposalStatus;
 use leptos::prelude::*;
@@ -181,7 +183,8 @@ fn ExecutionHeadline(run: Execution) -> impl IntoView {
         <p class="execution-headline">
             <strong>{format!("#{}", run.execution_id)}</strong>" "
             <Badge value=run.status.to_string() attr:data-test="execution-status"/>" "
-            <span class:dry-run=run.dry_run data-test="execution-kind">{kind}</span>
+            <span class:dry-run=run.dry_run data-test="execution-kind">{kind}</span>" "
+            <span>"on machine "<MachineTag machine=run.machine_id/></span>
         </p>
         {waiting.map(|text| view! { <p class="muted">{text}</p> })}
     }

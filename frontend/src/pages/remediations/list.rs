@@ -3,7 +3,7 @@
 
 use crate::address::{Query, choice, href_with, non_empty, query_choice, query_text};
 use crate::app::Ctx;
-use crate::components::{Badge, ErrorNotice, Loading, Time};
+use crate::components::{Badge, ErrorNotice, Loading, MachineTag, Time};
 use crate::format;
 use crate::pages::offset_paging::{
     EmptyTexts, OffsetListing, PAGE_SIZE, Paging, offset_param, query_offset,
@@ -202,6 +202,7 @@ pub fn ProposalTable(proposals: Vec<Proposal>) -> impl IntoView {
                 <thead>
                     <tr>
                         <th>"Proposal"</th>
+                        <th>"Machine"</th>
                         <th>"Priority"</th>
                         <th>"Status"</th>
                         <th>"Approvals"</th>
@@ -227,6 +228,7 @@ fn ProposalRow(proposal: Proposal) -> impl IntoView {
     view! {
         <tr data-test="proposal-row">
             <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
+            <td><MachineTag machine=p.machine_id/></td>
             <td><Badge value=p.priority.to_string()/></td>
             <td><Badge value=p.status.to_string()/></td>
             <td>{format::approvals(p.approvals_received, p.approvals_required)}</td>
