@@ -20,7 +20,7 @@ pub use confirm::Confirmation;
 pub use correlation::CorrelationLink;
 pub use decision::DecisionForm;
 pub use download::{DownloadError, save_download};
-pub use machine::{MachineBanner, MachineTag};
+pub use machine::{MachineBanner, MachineSelect, MachineTag};
 pub use pager::{PageTurn, Pager, page_count};
 pub use permitted::Permitted;
 pub use states::{Badge, Empty, ErrorNotice, Loading, MaybeTime, ProgressBar, Time};
