@@ -2,6 +2,7 @@
 //! becomes an instant. Dates are shown and typed in the reader's local time zone.
 
 use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Timelike, Utc};
+use coordinator_api::executions::ExecutionCounts;
 use std::fmt::Display;
 
 /// `2026-11-21 10:04:07` in the reader's time zone.
@@ -123,6 +124,27 @@ pub fn approvals(received: u32, required: u32) -> String {
     format!("{received} of {required}")
 }
 
+/// How a run's actions ended, each outcome apart, and only those that occurred:
+/// `2 of 2 finished: 2 skipped`, never "0 succeeded" for a dry run that changed nothing.
+pub fn action_counts(counts: &ExecutionCounts) -> String {
+    let finished = format!("{} of {} finished", counts.completed, counts.total);
+    let outcomes: Vec<String> = [
+        (counts.successful, "succeeded"),
+        (counts.failed, "failed"),
+        (counts.rolled_back, "rolled back"),
+        (counts.skipped, "skipped"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, words)| format!("{n} {words}"))
+    .collect();
+    if outcomes.is_empty() {
+        finished
+    } else {
+        format!("{finished}: {}", outcomes.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +218,31 @@ mod tests {
             Err("`soon` is not a date and time.".to_owned())
         );
         assert!(from_local_input("2026-02-30T10:00", &Utc).is_err());
+    }
+
+    #[test]
+    fn action_counts_keep_every_outcome_apart() {
+        let counts = |completed, successful, failed, skipped, rolled_back| ExecutionCounts {
+            completed,
+            total: 4,
+            successful,
+            failed,
+            skipped,
+            rolled_back,
+        };
+        assert_eq!(action_counts(&counts(0, 0, 0, 0, 0)), "0 of 4 finished");
+        assert_eq!(
+            action_counts(&counts(4, 0, 0, 4, 0)),
+            "4 of 4 finished: 4 skipped"
+        );
+        assert_eq!(
+            action_counts(&counts(4, 0, 1, 1, 2)),
+            "4 of 4 finished: 1 failed, 2 rolled back, 1 skipped"
+        );
+        assert_eq!(
+            action_counts(&counts(2, 2, 0, 0, 0)),
+            "2 of 4 finished: 2 succeeded"
+        );
     }
 
     #[test]

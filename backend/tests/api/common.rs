@@ -367,8 +367,13 @@ impl TestApp {
 
     /// Registers a server of `kind` ("installer" or "compliance") as the admin; returns its key.
     pub async fn server(&self, kind: &str, id: &str) -> As {
+        self.server_on(kind, id, None).await
+    }
+
+    /// Registers a server as `server` does, on `machine` (the machine `default` when `None`).
+    pub async fn server_on(&self, kind: &str, id: &str, machine: Option<&str>) -> As {
         let admin = self.admin().await;
-        let body = match kind {
+        let mut body = match kind {
             "installer" => json!({
                 "installerId": id, "version": "1.0.0",
                 "capabilities": ["install_server", "remove_server", "generate_config"],
@@ -380,6 +385,9 @@ impl TestApp {
                 "health": { "status": "healthy", "uptime": 10 }
             }),
         };
+        if let Some(machine) = machine {
+            body["machineId"] = json!(machine);
+        }
         let reply = self.post("/servers/register", &admin, body).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         As::ApiKey(reply.body["apiKey"].as_str().expect("api key").to_owned())

@@ -11,6 +11,7 @@ use coordinator_api::assessments::{
 use coordinator_api::audit::{AuditLogPage, AuditQuery, AuditVerifyResponse, ExportFormat};
 use coordinator_api::auth::{LoginRequest, LoginResponse, PermissionsResponse, SuccessResponse};
 use coordinator_api::executions::{ExecuteRequest, ExecuteResponse, ExecutionResponse};
+use coordinator_api::machines::MachineListResponse;
 use coordinator_api::monitoring::{
     MetricsHistoryQuery, MetricsHistoryResponse, SystemMetricsResponse,
 };
@@ -310,6 +311,11 @@ impl<T: Transport> Api<T> {
 
     pub async fn servers(&self) -> Result<ServerListResponse, ApiError> {
         self.get("/servers".to_owned()).await
+    }
+
+    /// Every machine with a registered server, and whether it can be assessed and changed now.
+    pub async fn machines(&self) -> Result<MachineListResponse, ApiError> {
+        self.get("/machines".to_owned()).await
     }
 
     pub async fn server(&self, id: &ServerId) -> Result<ServerResponse, ApiError> {

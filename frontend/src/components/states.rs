@@ -72,24 +72,39 @@ pub fn Badge(#[prop(into)] value: String) -> impl IntoView {
     view! { <span class=class>{format::words(&value)}</span> }
 }
 
+/// A bar of how far something got. Once it has ended, `tone` colours it by how it ended
+/// (`good`, `neutral`, `bad`) and `caption` replaces the percentage with what happened: a
+/// full bar alone reads as success, which a rolled-back run is not.
 #[component]
 pub fn ProgressBar(
     #[prop(into)] percent: Signal<f64>,
     #[prop(into)] label: String,
+    #[prop(optional, into)] tone: MaybeProp<&'static str>,
+    #[prop(optional, into)] caption: MaybeProp<String>,
 ) -> impl IntoView {
     let clamped = move || percent.get().clamp(0.0, 100.0);
+    let class = move || match tone.get() {
+        Some(tone) => format!("progress progress-{tone}"),
+        None => "progress".to_owned(),
+    };
+    let text = move || {
+        caption
+            .get()
+            .unwrap_or_else(|| format!("{:.0}%", clamped()))
+    };
     view! {
         <div
-            class="progress"
+            class=class
             role="progressbar"
             aria-label=label
             aria-valuemin="0"
             aria-valuemax="100"
             aria-valuenow=move || format!("{:.0}", clamped())
+            aria-valuetext=move || caption.get()
             data-test="progress"
         >
             <div class="progress-fill" style:width=move || format!("{}%", clamped())></div>
-            <span class="progress-text">{move || format!("{:.0}%", clamped())}</span>
+            <span class="progress-text">{text}</span>
         </div>
     }
 }

@@ -118,8 +118,13 @@ fn two_installs(assessment: i64) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_approval_story_in_a_real_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let compliance = app.server("compliance", "compliance-server").await;
-    let installer = app.server("installer", "generic-mcp-installer").await;
+    // The agent's two roles on one workstation: every piece of work is about that machine.
+    let compliance = app
+        .server_on("compliance", "compliance-server", Some("ws-07"))
+        .await;
+    let installer = app
+        .server_on("installer", "generic-mcp-installer", Some("ws-07"))
+        .await;
     let (_, requester) = app.user("requester", "user").await;
     let (_, approver_one) = app.user("approver-one", "approver").await;
     app.user("approver-two", "approver").await;
@@ -141,6 +146,9 @@ async fn the_approval_story_in_a_real_browser() {
     page.sign_in_at("/", "approver-one", PASSWORD).await;
     page.browser.goto(&page.url("/")).await;
     page.browser.find("[data-test=needs-decision] table").await;
+    page.browser
+        .wait_for_text("[data-test=review-queue] [data-test=queue-row]", "ws-07")
+        .await;
     let first_render = page
         .browser
         .script(
@@ -164,11 +172,24 @@ async fn the_approval_story_in_a_real_browser() {
     // ... reviews the assessment waiting for it.
     page.browser.goto(&page.url("/assessments")).await;
     page.browser.find("table a[href='/assessments/1']").await;
+    page.browser
+        .wait_for_text("[data-test=assessment-row]", "ws-07")
+        .await;
     page.screenshot("assessments").await;
+    // The machine filter lives in the address, like the others.
+    page.browser
+        .goto(&page.url("/assessments?machineId=ws-08"))
+        .await;
+    page.browser
+        .wait_for_text(".empty", "No assessment matches these filters")
+        .await;
     page.browser
         .goto(&page.url(&format!("/assessments/{assessment}")))
         .await;
     page.browser.find("[data-test=decision]").await;
+    page.browser
+        .wait_for_text("[data-test=machine-banner]", "Assesses machine ws-07")
+        .await;
     page.screenshot("assessment-detail").await;
     page.decide("Findings match what we see on the machine", "approve")
         .await;
@@ -188,14 +209,31 @@ async fn the_approval_story_in_a_real_browser() {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let proposal = reply.body["proposalId"].as_i64().unwrap();
     let detail = format!("/remediations/{proposal}");
-    page.browser.goto(&page.url("/remediations")).await;
+    // The queue says which workstation each change waiting for a decision is for.
+    page.browser.goto(&page.url("/")).await;
+    page.browser
+        .wait_for_text("[data-test=proposal-queue] [data-test=queue-row]", "ws-07")
+        .await;
+    page.browser
+        .goto(&page.url("/remediations?machineId=ws-07"))
+        .await;
     page.browser
         .find(&format!("table a[href='{detail}']"))
+        .await;
+    page.browser
+        .wait_for_text("[data-test=proposal-row]", "ws-07")
         .await;
     page.screenshot("remediations").await;
     page.browser.goto(&page.url(&detail)).await;
     page.browser
         .wait_for_text("[data-test=approvals-count]", "0 of 2")
+        .await;
+    // Before deciding, the approver reads which machine the change is for.
+    page.browser
+        .wait_for_text("[data-test=machine-banner]", "Changes machine ws-07")
+        .await;
+    page.browser
+        .wait_for_text("[data-test=decide]", "on machine ws-07 only")
         .await;
     page.decide("Both installs are pinned and reviewed", "approve")
         .await;
@@ -246,6 +284,16 @@ async fn the_approval_story_in_a_real_browser() {
     assert_eq!(finished.status, StatusCode::OK, "{}", finished.text);
     page.browser
         .wait_for_text("[data-test=diff]", "claude_desktop_config.json")
+        .await;
+    // A dry run changed nothing and says so: its actions were skipped, not succeeded.
+    page.browser
+        .wait_for_text(
+            "[data-test=execution-outcome]",
+            "Dry run finished — nothing was changed",
+        )
+        .await;
+    page.browser
+        .wait_for_text("[data-test=execution-counts]", "2 of 2 finished: 2 skipped")
         .await;
     page.screenshot("remediation-dry-run").await;
 
@@ -394,6 +442,26 @@ async fn the_approval_story_in_a_real_browser() {
     page.browser
         .wait_for_text("[data-test=servers]", "generic-mcp-installer")
         .await;
+    // The registry, machine by machine: both servers of ws-07 are under it, and it can be
+    // assessed and changed.
+    page.browser
+        .wait_for_text(
+            "[data-test=machine-group][data-machine=ws-07]",
+            "generic-mcp-installer",
+        )
+        .await;
+    page.browser
+        .wait_for_text(
+            "[data-test=machine-group][data-machine=ws-07] [data-test=can-assess]",
+            "can be assessed now",
+        )
+        .await;
+    page.browser
+        .wait_for_text(
+            "[data-test=machine-group][data-machine=ws-07] [data-test=can-install]",
+            "can be changed now",
+        )
+        .await;
     page.screenshot("servers").await;
     page.browser.goto(&page.url("/users")).await;
     page.browser
@@ -445,6 +513,112 @@ async fn the_dashboard_on_a_phone() {
     page.browser.find("[data-test=needs-decision] table").await;
     page.screenshot("phone-overview").await;
     page.assert_no_console_errors("on a phone").await;
+    page.browser.close().await;
+    app.teardown().await;
+}
+
+/// A run the installer rolled back reads as what it is, on a phone too: nothing kept, in red,
+/// with the installer's reason, and its actions counted by how they ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_run_says_nothing_was_kept() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let world = World::new(&app).await;
+    let reply = app
+        .propose(
+            &world.compliance,
+            propose_body(
+                world.assessment,
+                "medium",
+                json!([
+                    install_action("action-1", "postgres"),
+                    install_action("action-2", "postgres-replica")
+                ]),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let proposal = reply.body["proposalId"].as_i64().unwrap();
+    let decided = app.decide(&world.approver_one, proposal, "approved").await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.text);
+    let released = app.execute(&world.approver_one, proposal, false).await;
+    assert_eq!(released.status, StatusCode::OK, "{}", released.text);
+    let execution = released.body["executionId"].as_i64().unwrap();
+    let task = app.claim_execution(&world.installer, execution).await;
+    let digest = TestApp::recompute_digest(&task);
+    for (action, status) in [("action-1", "succeeded"), ("action-2", "failed")] {
+        let reported = app
+            .progress(&world.installer, execution, action, status, &digest)
+            .await;
+        assert_eq!(reported.status, StatusCode::OK, "{}", reported.text);
+    }
+    let why = "npx exited with status 1 for postgres-replica; restored claude_desktop_config.json";
+    let finished = app
+        .complete(
+            &world.installer,
+            execution,
+            json!({ "outcome": "rolled_back", "payloadDigest": digest, "message": why }),
+        )
+        .await;
+    assert_eq!(finished.status, StatusCode::OK, "{}", finished.text);
+
+    let driver = Driver::start().await;
+    let page = Dashboard::open(&app, &driver, "rolled-back", 390, 844).await;
+    page.sign_in_at(
+        &format!("/remediations/{proposal}"),
+        "approver-two",
+        PASSWORD,
+    )
+    .await;
+    page.browser
+        .wait_for_text(
+            "[data-test=execution-outcome]",
+            "Rolled back — nothing kept",
+        )
+        .await;
+    page.browser
+        .wait_for_text("[data-test=execution-message]", why)
+        .await;
+    page.browser
+        .wait_for_text(
+            "[data-test=execution-counts]",
+            "2 of 2 finished: 1 failed, 1 rolled back",
+        )
+        .await;
+    page.browser
+        .wait_for_text(
+            "[data-test=action-row][data-action=action-1]",
+            "rolled back",
+        )
+        .await;
+    page.browser
+        .wait_for_text("[data-test=action-row][data-action=action-2]", "failed")
+        .await;
+    page.browser
+        .wait_for_text("[data-test=progress]", "Rolled back — nothing kept")
+        .await;
+    page.browser.find("[data-test=progress].progress-bad").await;
+    page.browser
+        .find("[data-test=action-row][data-action=action-1] .badge-rolled_back")
+        .await;
+    let overflow = page
+        .browser
+        .script(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            json!([]),
+        )
+        .await;
+    assert!(
+        overflow.as_f64().unwrap() <= 1.0,
+        "the page scrolls sideways by {overflow} px"
+    );
+    page.browser
+        .script(
+            "document.querySelector('[data-test=execution]').scrollIntoView();",
+            json!([]),
+        )
+        .await;
+    page.screenshot("remediation-rolled-back").await;
+    page.assert_no_console_errors("on a rolled-back run").await;
     page.browser.close().await;
     app.teardown().await;
 }

@@ -7,8 +7,8 @@ use crate::address::href_with;
 use crate::api::{ApiError, Download};
 use crate::app::Ctx;
 use crate::components::{
-    BadAddress, Badge, CorrelationLink, DecisionForm, Empty, ErrorNotice, Loading, MaybeTime, Time,
-    save_download,
+    BadAddress, Badge, CorrelationLink, DecisionForm, Empty, ErrorNotice, Loading, MachineBanner,
+    MaybeTime, Time, save_download,
 };
 use crate::pages::remediations::ProposalTable;
 use coordinator_api::approvals::Decision;
@@ -142,6 +142,7 @@ fn AssessmentDetail(id: AssessmentId) -> impl IntoView {
 fn AssessmentBody(assessment: Assessment) -> impl IntoView {
     let a = assessment;
     view! {
+        <MachineBanner machine=a.machine_id.clone() role="Assesses machine"/>
         <div class="grid">
             <AssessmentFacts assessment=a.clone()/>
             <ReviewRecord review=a.review.clone() status=a.status/>

@@ -3,10 +3,11 @@
 
 use crate::address::{Query, choice, href_with, non_empty, query_choice, query_text};
 use crate::app::Ctx;
-use crate::components::{Badge, ErrorNotice, Loading, MaybeTime, Time};
+use crate::components::{Badge, ErrorNotice, Loading, MachineSelect, MachineTag, MaybeTime, Time};
 use crate::pages::offset_paging::{
     EmptyTexts, OffsetListing, PAGE_SIZE, Paging, offset_param, query_offset,
 };
+use coordinator_api::MachineId;
 use coordinator_api::assessments::{
     Assessment, AssessmentPage, AssessmentQuery, AssessmentResults, AssessmentStatus,
     ComplianceStatus,
@@ -22,6 +23,7 @@ pub struct AssessmentFilter {
     pub status: Option<AssessmentStatus>,
     pub assessment_type: String,
     pub server: String,
+    pub machine_id: Option<MachineId>,
     pub correlation_id: String,
     pub offset: u64,
 }
@@ -33,6 +35,7 @@ impl AssessmentFilter {
             status: query_choice(query, "status"),
             assessment_type: query_text(query, "type").unwrap_or_default(),
             server: query_text(query, "server").unwrap_or_default(),
+            machine_id: query_choice(query, "machineId"),
             correlation_id: query_text(query, "correlationId").unwrap_or_default(),
             offset: query_offset(query),
         }
@@ -48,6 +51,13 @@ impl AssessmentFilter {
                 ),
                 ("type", self.assessment_type.trim().to_owned()),
                 ("server", self.server.trim().to_owned()),
+                (
+                    "machineId",
+                    self.machine_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ),
                 ("correlationId", self.correlation_id.trim().to_owned()),
                 ("offset", offset_param(self.offset)),
             ],
@@ -70,7 +80,7 @@ impl AssessmentFilter {
             status: self.status,
             assessment_type: non_empty(&self.assessment_type),
             server: non_empty(&self.server),
-            machine_id: None,
+            machine_id: self.machine_id.clone(),
             correlation_id: non_empty(&self.correlation_id),
             limit: Some(PAGE_SIZE),
             offset: Some(self.offset),
@@ -137,6 +147,7 @@ fn AssessmentFilterForm(current: AssessmentFilter) -> impl IntoView {
     let status = RwSignal::new(current.status);
     let assessment_type = RwSignal::new(current.assessment_type);
     let server = RwSignal::new(current.server);
+    let machine = RwSignal::new(current.machine_id);
     let correlation_id = RwSignal::new(current.correlation_id);
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -144,6 +155,7 @@ fn AssessmentFilterForm(current: AssessmentFilter) -> impl IntoView {
             status: status.get_untracked(),
             assessment_type: assessment_type.get_untracked(),
             server: server.get_untracked(),
+            machine_id: machine.get_untracked(),
             correlation_id: correlation_id.get_untracked(),
             offset: 0,
         };
@@ -173,6 +185,7 @@ fn AssessmentFilterForm(current: AssessmentFilter) -> impl IntoView {
                     prop:value=move || server.get()
                     on:input=move |ev| server.set(event_target_value(&ev))/>
             </label>
+            <MachineSelect chosen=machine/>
             <label>
                 "Correlation id"
                 <input type="text" name="correlationId"
@@ -213,6 +226,7 @@ fn AssessmentTable(assessments: Vec<Assessment>) -> impl IntoView {
                 <thead>
                     <tr>
                         <th>"Assessment"</th>
+                        <th>"Machine"</th>
                         <th>"Type"</th>
                         <th>"Target servers"</th>
                         <th>"Status"</th>
@@ -237,6 +251,7 @@ fn AssessmentRow(assessment: Assessment) -> impl IntoView {
     view! {
         <tr data-test="assessment-row">
             <td><A href=format!("/assessments/{}", a.assessment_id)>{format!("#{}", a.assessment_id)}</A></td>
+            <td><MachineTag machine=a.machine_id/></td>
             <td>{a.assessment_type}</td>
             <td>{a.target_servers.join(", ")}</td>
             <td><Badge value=a.status.to_string()/></td>
@@ -264,13 +279,14 @@ mod tests {
             status: Some(AssessmentStatus::Completed),
             assessment_type: "compliance".to_owned(),
             server: "postgres db".to_owned(),
+            machine_id: Some(MachineId::parse("ws-07").unwrap()),
             correlation_id: "c-1".to_owned(),
             offset: 25,
         };
         let href = filter.href();
         assert_eq!(
             href,
-            "/assessments?status=completed&type=compliance&server=postgres+db&correlationId=c-1&offset=25"
+            "/assessments?status=completed&type=compliance&server=postgres+db&machineId=ws-07&correlationId=c-1&offset=25"
         );
         assert_eq!(AssessmentFilter::from_query(&query_pairs(&href)), filter);
     }
@@ -279,7 +295,11 @@ mod tests {
     fn an_empty_filter_is_the_bare_list() {
         assert_eq!(AssessmentFilter::default().href(), "/assessments");
         assert!(!AssessmentFilter::default().at(50).is_filtered());
-        let odd = AssessmentFilter::from_query(&[("status", "sleeping"), ("server", " ")]);
+        let odd = AssessmentFilter::from_query(&[
+            ("status", "sleeping"),
+            ("server", " "),
+            ("machineId", "not a machine"),
+        ]);
         assert_eq!(odd, AssessmentFilter::default());
     }
 
@@ -288,9 +308,14 @@ mod tests {
         let filter = AssessmentFilter::from_query(&[
             ("status", "failed"),
             ("server", " git "),
+            ("machineId", "WS-07"),
             ("offset", "50"),
         ]);
         let request = filter.request();
+        assert_eq!(
+            request.machine_id.as_ref().map(MachineId::as_str),
+            Some("ws-07")
+        );
         assert_eq!(request.status, Some(AssessmentStatus::Failed));
         assert_eq!(request.server.as_deref(), Some("git"));
         assert_eq!(request.assessment_type, None);

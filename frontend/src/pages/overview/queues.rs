@@ -2,7 +2,7 @@
 //! released executions, for the roles that read them.
 
 use crate::app::Ctx;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, ProgressBar};
+use crate::components::{Badge, Empty, ErrorNotice, Loading, MachineTag, ProgressBar};
 use crate::format;
 use chrono::Utc;
 use coordinator_api::ExecutionId;
@@ -179,20 +179,23 @@ fn MoreWaiting(shown: usize, total: u64, href: &'static str) -> impl IntoView {
 fn ProposalQueue(proposals: Vec<Proposal>) -> impl IntoView {
     let now = Utc::now();
     view! {
-        <table>
-            <thead><tr><th>"Proposal"</th><th>"Priority"</th><th>"Approvals"</th><th>"Waiting"</th><th>"Issues"</th></tr></thead>
-            <tbody>
-                {proposals.into_iter().map(|p| view! {
-                    <tr>
-                        <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
-                        <td><Badge value=p.priority.to_string()/></td>
-                        <td>{format::approvals(p.approvals_received, p.approvals_required)}</td>
-                        <td>{format::age(p.created_at, now)}</td>
-                        <td>{p.issues.join("; ")}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
+        <div class="table-wrap">
+            <table data-test="proposal-queue">
+                <thead><tr><th>"Proposal"</th><th>"Machine"</th><th>"Priority"</th><th>"Approvals"</th><th>"Waiting"</th><th>"Issues"</th></tr></thead>
+                <tbody>
+                    {proposals.into_iter().map(|p| view! {
+                        <tr data-test="queue-row">
+                            <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
+                            <td><MachineTag machine=p.machine_id/></td>
+                            <td><Badge value=p.priority.to_string()/></td>
+                            <td>{format::approvals(p.approvals_received, p.approvals_required)}</td>
+                            <td>{format::age(p.created_at, now)}</td>
+                            <td>{p.issues.join("; ")}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 
@@ -200,22 +203,25 @@ fn ProposalQueue(proposals: Vec<Proposal>) -> impl IntoView {
 fn ReviewQueue(assessments: Vec<Assessment>) -> impl IntoView {
     let now = Utc::now();
     view! {
-        <table>
-            <thead><tr><th>"Assessment"</th><th>"Type"</th><th>"Servers"</th><th>"Waiting"</th></tr></thead>
-            <tbody>
-                {assessments.into_iter().map(|a| {
-                    let waiting = format::age(a.completed_at.unwrap_or(a.created_at), now);
-                    view! {
-                        <tr>
-                            <td><A href=format!("/assessments/{}", a.assessment_id)>{format!("#{}", a.assessment_id)}</A></td>
-                            <td>{a.assessment_type.clone()}</td>
-                            <td>{a.target_servers.join(", ")}</td>
-                            <td>{waiting}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <div class="table-wrap">
+            <table data-test="review-queue">
+                <thead><tr><th>"Assessment"</th><th>"Machine"</th><th>"Type"</th><th>"Servers"</th><th>"Waiting"</th></tr></thead>
+                <tbody>
+                    {assessments.into_iter().map(|a| {
+                        let waiting = format::age(a.completed_at.unwrap_or(a.created_at), now);
+                        view! {
+                            <tr data-test="queue-row">
+                                <td><A href=format!("/assessments/{}", a.assessment_id)>{format!("#{}", a.assessment_id)}</A></td>
+                                <td><MachineTag machine=a.machine_id.clone()/></td>
+                                <td>{a.assessment_type.clone()}</td>
+                                <td>{a.target_servers.join(", ")}</td>
+                                <td>{waiting}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 
@@ -227,7 +233,8 @@ fn RunningList(running: Vec<(Proposal, Execution)>) -> impl IntoView {
                 let percent = f64::from(execution.progress);
                 view! {
                     <li>
-                        <A href=format!("/remediations/{}", proposal.proposal_id)>{format!("Proposal #{}", proposal.proposal_id)}</A>" "
+                        <A href=format!("/remediations/{}", proposal.proposal_id)>{format!("Proposal #{}", proposal.proposal_id)}</A>
+                        " on "<MachineTag machine=execution.machine_id.clone()/>" "
                         <Badge value=execution.status.to_string()/>
                         <ProgressBar percent=Signal::derive(move || percent) label=format!("Execution {}", execution.execution_id)/>
                     </li>

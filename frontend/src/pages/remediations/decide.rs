@@ -2,10 +2,10 @@
 
 use crate::api::ApiError;
 use crate::app::Ctx;
-use crate::components::{Badge, DecisionForm, Time};
+use crate::components::{Badge, DecisionForm, MachineTag, Time};
 use coordinator_api::approvals::{ApprovalRecord, ApprovalResponse, Decision};
 use coordinator_api::remediations::{Proposal, ProposalStatus};
-use coordinator_api::{AssessmentId, Permission};
+use coordinator_api::{AssessmentId, MachineId, Permission};
 use leptos::prelude::*;
 
 /// What the decision section shows the signed-in person.
@@ -122,6 +122,7 @@ pub fn decision_confirmation(answer: &ApprovalResponse) -> String {
 #[component]
 pub fn DecideSection(
     state: Memo<DecideState>,
+    machine: Memo<Option<MachineId>>,
     decide: Action<(Decision, String), Result<String, ApiError>>,
 ) -> impl IntoView {
     let confirmation = move || {
@@ -164,7 +165,9 @@ pub fn DecideSection(
             <section class="card" aria-labelledby="decide-heading" data-test="decide">
                 <h2 id="decide-heading">"Decide"</h2>
                 <p class="muted">
-                    "Your decision applies to the actions above exactly as shown, identified by their payload digest."
+                    "Your decision applies to the actions above exactly as shown, on machine "
+                    {move || machine.get().map(|machine| view! { <MachineTag machine/> })}
+                    " only, identified by their payload digest."
                 </p>
                 <DecisionForm subject="remediation" decide/>
             </section>

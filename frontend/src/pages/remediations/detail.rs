@@ -10,7 +10,9 @@ use super::execution::{
 };
 use crate::api::ApiError;
 use crate::app::Ctx;
-use crate::components::{BadAddress, Badge, CorrelationLink, Empty, ErrorNotice, Loading, Time};
+use crate::components::{
+    BadAddress, Badge, CorrelationLink, Empty, ErrorNotice, Loading, MachineBanner, Time,
+};
 use crate::format;
 use chrono::Utc;
 use coordinator_api::approvals::{ApprovalRecord, Decision};
@@ -160,6 +162,7 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
         }
     });
     let assessment_id = Memo::new(move |_| loaded.with(|p| p.as_ref().map(|p| p.assessment_id)));
+    let machine = Memo::new(move |_| loaded.with(|p| p.as_ref().map(|p| p.machine_id.clone())));
     let requester = assessment_requester(ctx, assessment_id);
     let me = move || {
         ctx.session
@@ -232,7 +235,7 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
                     .map(|error| view! { <ErrorNotice error/> })}
                 {move || loaded.get().map(|p| view! { <ProposalBody proposal=p/> })}
             </Transition>
-            <DecideSection state=decide_state decide/>
+            <DecideSection state=decide_state machine decide/>
             {move || release_open.get().then(|| view! {
                 <section class="card" aria-labelledby="release-heading" data-test="release">
                     <h2 id="release-heading">"Release for execution"</h2>
@@ -255,6 +258,7 @@ fn ProposalDetail(id: ProposalId) -> impl IntoView {
 fn ProposalBody(proposal: Proposal) -> impl IntoView {
     let p = proposal;
     view! {
+        <MachineBanner machine=p.machine_id.clone() role="Changes machine"/>
         <ProposalHeader proposal=p.clone()/>
         <ApprovalHistory approvals=p.approvals.clone() digest=p.payload_digest.clone()/>
         <ProposedActions actions=p.proposed_actions.clone() rollback_plan=p.rollback_plan.clone()/>
@@ -508,7 +512,7 @@ mod tests {
     #[test]
     fn status_sentences_say_what_happens_next() {
         let json = serde_json::json!({
-            "proposalId": 5, "assessmentId": 2, "status": "pending", "priority": "high",
+            "proposalId": 5, "assessmentId": 2, "machineId": "ws-07", "status": "pending", "priority": "high",
             "issues": [], "proposedActions": [], "rollbackPlan": null,
             "payloadDigest": "sha256:abc",
             "risk": {"impact": "low", "effort": "low", "successRate": "high", "reasons": []},

@@ -1,7 +1,10 @@
 //! Releasing an approved proposal to an installer, and following its execution live.
 
 use crate::api::ApiError;
-use crate::components::{Badge, Empty, ErrorNotice, Loading, MaybeTime, ProgressBar, Time};
+use crate::components::{
+    Badge, Empty, ErrorNotice, Loading, MachineTag, MaybeTime, ProgressBar, Time,
+};
+use crate::format;
 use coordinator_api::executions::{ActionProgress, ExecuteResponse, Execution, ExecutionStatus};
 use coordinator_api::remediations::ProposalStatus;
 use leptos::prelude::*;
@@ -76,6 +79,64 @@ pub fn report_diffs(report: &serde_json::Value) -> Option<Vec<(String, String)>>
         })
 }
 
+/// How an ended run went, judged for the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Its changes were made and kept.
+    Good,
+    /// Nothing was meant to change (a dry run).
+    Neutral,
+    /// Failed, rolled back or interrupted: someone has to read why.
+    Bad,
+}
+
+impl Tone {
+    /// The style of the run's bar and notice.
+    pub fn class(self) -> &'static str {
+        match self {
+            Tone::Good => "good",
+            Tone::Neutral => "neutral",
+            Tone::Bad => "bad",
+        }
+    }
+}
+
+/// What an ended run came to, in words that cannot be misread, and its tone; `None` while
+/// it has not ended. A rolled-back run made its changes and undid them, so it reads as
+/// nothing kept, whatever its bar says.
+pub fn run_verdict(run: &Execution) -> Option<(Tone, String)> {
+    let kept = run.results.successful;
+    let verdict = match (run.status, run.dry_run) {
+        (ExecutionStatus::Pending | ExecutionStatus::Queued | ExecutionStatus::Running, _) => {
+            return None;
+        }
+        (ExecutionStatus::Succeeded, true) => (
+            Tone::Neutral,
+            "Dry run finished — nothing was changed".to_owned(),
+        ),
+        (ExecutionStatus::Succeeded, false) => {
+            (Tone::Good, "Succeeded — every change kept".to_owned())
+        }
+        (ExecutionStatus::RolledBack, _) => (Tone::Bad, "Rolled back — nothing kept".to_owned()),
+        (ExecutionStatus::Failed, true) => {
+            (Tone::Bad, "Dry run failed — nothing was changed".to_owned())
+        }
+        (ExecutionStatus::Failed, false) => match kept {
+            0 => (Tone::Bad, "Failed — no change kept".to_owned()),
+            1 => (Tone::Bad, "Failed — 1 change kept".to_owned()),
+            n => (Tone::Bad, format!("Failed — {n} changes kept")),
+        },
+        (ExecutionStatus::Interrupted, _) => (
+            Tone::Bad,
+            format!(
+                "Interrupted — check machine {} before releasing it again",
+                run.machine_id
+            ),
+        ),
+    };
+    Some(verdict)
+}
+
 fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
 }
@@ -140,6 +201,12 @@ pub fn ExecutionPanel(
             _ => None,
         })
     });
+    let verdict = Memo::new(move |_| {
+        execution.with(|loaded| match loaded {
+            Some(Ok(Some(run))) => run_verdict(run),
+            _ => None,
+        })
+    });
     view! {
         <section class="card" aria-labelledby="execution-heading" data-test="execution">
             <h2 id="execution-heading">"Execution"</h2>
@@ -156,6 +223,8 @@ pub fn ExecutionPanel(
                 <ProgressBar
                     percent=Signal::derive(move || progress.get().unwrap_or(0.0))
                     label="Execution progress"
+                    tone=Signal::derive(move || verdict.get().map(|(tone, _)| tone.class()))
+                    caption=Signal::derive(move || verdict.get().map(|(_, words)| words))
                 />
             </Show>
             <Transition fallback=|| ()>
@@ -177,13 +246,36 @@ fn ExecutionHeadline(run: Execution) -> impl IntoView {
     };
     let waiting = (run.status == ExecutionStatus::Pending)
         .then_some("Approved; waits for someone to release it.");
+    let message = run.message.clone();
+    let outcome = run_verdict(&run).map(|(tone, words)| {
+        let class = format!("notice verdict verdict-{}", tone.class());
+        // The words of whoever ended the run: the installer's, or the coordinator's when
+        // the installer went silent.
+        let source = if run.status == ExecutionStatus::Interrupted {
+            "The coordinator: "
+        } else {
+            "The installer: "
+        };
+        view! {
+            <div class=class role="status" data-test="execution-verdict">
+                <strong data-test="execution-outcome">{words}</strong>
+                {message.map(|message| view! {
+                    <p class="prewrap" data-test="execution-message">
+                        <span class="muted">{source}</span>{message}
+                    </p>
+                })}
+            </div>
+        }
+    });
     view! {
         <p class="execution-headline">
             <strong>{format!("#{}", run.execution_id)}</strong>" "
             <Badge value=run.status.to_string() attr:data-test="execution-status"/>" "
-            <span class:dry-run=run.dry_run data-test="execution-kind">{kind}</span>
+            <span class:dry-run=run.dry_run data-test="execution-kind">{kind}</span>" "
+            <span>"on machine "<MachineTag machine=run.machine_id/></span>
         </p>
         {waiting.map(|text| view! { <p class="muted">{text}</p> })}
+        {outcome}
     }
 }
 
@@ -199,10 +291,7 @@ fn ExecutionDetails(run: Execution) -> impl IntoView {
                 None => view! { <span class="muted">"none"</span> }.into_any(),
             }}</dd>
             <dt>"Actions"</dt>
-            <dd data-test="execution-counts">{format!(
-                "{} of {} finished: {} succeeded, {} failed",
-                counts.completed, counts.total, counts.successful, counts.failed
-            )}</dd>
+            <dd data-test="execution-counts">{format::action_counts(&counts)}</dd>
             <dt>"Started"</dt>
             <dd><MaybeTime at=run.start_time missing="not started"/></dd>
             <dt>"Estimated completion"</dt>
@@ -355,6 +444,46 @@ mod tests {
             ProposalStatus::Executed,
             Some(&run(Pending, false))
         ));
+    }
+
+    #[test]
+    fn ended_runs_say_what_was_kept() {
+        use ExecutionStatus::*;
+        let words = |status, dry_run, kept| {
+            let mut run = run(status, dry_run);
+            run.results.successful = kept;
+            run_verdict(&run)
+        };
+        assert_eq!(words(Running, false, 0), None);
+        assert_eq!(words(Pending, false, 0), None);
+        assert_eq!(
+            words(RolledBack, false, 0),
+            Some((Tone::Bad, "Rolled back — nothing kept".to_owned()))
+        );
+        assert_eq!(
+            words(Failed, false, 2),
+            Some((Tone::Bad, "Failed — 2 changes kept".to_owned()))
+        );
+        assert_eq!(
+            words(Failed, false, 0),
+            Some((Tone::Bad, "Failed — no change kept".to_owned()))
+        );
+        assert_eq!(
+            words(Succeeded, true, 0),
+            Some((
+                Tone::Neutral,
+                "Dry run finished — nothing was changed".to_owned()
+            ))
+        );
+        assert_eq!(words(Succeeded, false, 1).map(|(t, _)| t), Some(Tone::Good));
+        let interrupted = words(Interrupted, false, 1).unwrap();
+        assert_eq!(interrupted.0, Tone::Bad);
+        assert!(
+            interrupted.1.contains("check machine ws-07"),
+            "{}",
+            interrupted.1
+        );
+        assert_eq!(Tone::Bad.class(), "bad");
     }
 
     #[test]

@@ -3,16 +3,16 @@
 
 use crate::address::{Query, choice, href_with, non_empty, query_choice, query_text};
 use crate::app::Ctx;
-use crate::components::{Badge, ErrorNotice, Loading, Time};
+use crate::components::{Badge, ErrorNotice, Loading, MachineSelect, MachineTag, Time};
 use crate::format;
 use crate::pages::offset_paging::{
     EmptyTexts, OffsetListing, PAGE_SIZE, Paging, offset_param, query_offset,
 };
-use coordinator_api::AssessmentId;
 use coordinator_api::events::Channel;
 use coordinator_api::remediations::{
     Priority, Proposal, ProposalPage, ProposalQuery, ProposalStatus,
 };
+use coordinator_api::{AssessmentId, MachineId};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -24,6 +24,7 @@ pub struct ProposalFilter {
     pub priority: Option<Priority>,
     /// Set by the link from an assessment's page.
     pub assessment_id: Option<AssessmentId>,
+    pub machine_id: Option<MachineId>,
     pub correlation_id: String,
     pub offset: u64,
 }
@@ -35,6 +36,7 @@ impl ProposalFilter {
             status: query_choice(query, "status"),
             priority: query_choice(query, "priority"),
             assessment_id: query_choice(query, "assessmentId"),
+            machine_id: query_choice(query, "machineId"),
             correlation_id: query_text(query, "correlationId").unwrap_or_default(),
             offset: query_offset(query),
         }
@@ -56,6 +58,13 @@ impl ProposalFilter {
                     "assessmentId",
                     self.assessment_id
                         .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                ),
+                (
+                    "machineId",
+                    self.machine_id
+                        .as_ref()
+                        .map(ToString::to_string)
                         .unwrap_or_default(),
                 ),
                 ("correlationId", self.correlation_id.trim().to_owned()),
@@ -80,7 +89,7 @@ impl ProposalFilter {
             status: self.status,
             priority: self.priority,
             assessment_id: self.assessment_id,
-            machine_id: None,
+            machine_id: self.machine_id.clone(),
             correlation_id: non_empty(&self.correlation_id),
             limit: Some(PAGE_SIZE),
             offset: Some(self.offset),
@@ -123,6 +132,7 @@ fn ProposalFilterForm(current: ProposalFilter) -> impl IntoView {
     let status = RwSignal::new(current.status);
     let priority = RwSignal::new(current.priority);
     let correlation_id = RwSignal::new(current.correlation_id);
+    let machine = RwSignal::new(current.machine_id);
     let assessment_id = current.assessment_id;
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -130,6 +140,7 @@ fn ProposalFilterForm(current: ProposalFilter) -> impl IntoView {
             status: status.get_untracked(),
             priority: priority.get_untracked(),
             assessment_id,
+            machine_id: machine.get_untracked(),
             correlation_id: correlation_id.get_untracked(),
             offset: 0,
         };
@@ -156,6 +167,7 @@ fn ProposalFilterForm(current: ProposalFilter) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
+            <MachineSelect chosen=machine/>
             <label>
                 "Correlation id"
                 <input type="text" name="correlationId"
@@ -202,6 +214,7 @@ pub fn ProposalTable(proposals: Vec<Proposal>) -> impl IntoView {
                 <thead>
                     <tr>
                         <th>"Proposal"</th>
+                        <th>"Machine"</th>
                         <th>"Priority"</th>
                         <th>"Status"</th>
                         <th>"Approvals"</th>
@@ -227,6 +240,7 @@ fn ProposalRow(proposal: Proposal) -> impl IntoView {
     view! {
         <tr data-test="proposal-row">
             <td><A href=format!("/remediations/{}", p.proposal_id)>{format!("#{}", p.proposal_id)}</A></td>
+            <td><MachineTag machine=p.machine_id/></td>
             <td><Badge value=p.priority.to_string()/></td>
             <td><Badge value=p.status.to_string()/></td>
             <td>{format::approvals(p.approvals_received, p.approvals_required)}</td>
@@ -253,13 +267,14 @@ mod tests {
             status: Some(ProposalStatus::Pending),
             priority: Some(Priority::Critical),
             assessment_id: Some(AssessmentId(9)),
+            machine_id: Some(MachineId::parse("ws-07").unwrap()),
             correlation_id: "c 1".to_owned(),
             offset: 50,
         };
         let href = filter.href();
         assert_eq!(
             href,
-            "/remediations?status=pending&priority=critical&assessmentId=9&correlationId=c+1&offset=50"
+            "/remediations?status=pending&priority=critical&assessmentId=9&machineId=ws-07&correlationId=c+1&offset=50"
         );
         assert_eq!(ProposalFilter::from_query(&query_pairs(&href)), filter);
     }
@@ -270,6 +285,7 @@ mod tests {
             ("status", "maybe"),
             ("priority", "high"),
             ("assessmentId", "x"),
+            ("machineId", "../etc"),
             ("offset", "25"),
         ]);
         assert_eq!(
@@ -284,8 +300,15 @@ mod tests {
         assert_eq!(request.status, None);
         assert_eq!(request.priority, Some(Priority::High));
         assert_eq!(request.correlation_id, None);
+        assert_eq!(request.machine_id, None);
         assert_eq!(request.limit, Some(PAGE_SIZE));
         assert_eq!(request.offset, Some(25));
+        let one_machine = ProposalFilter::from_query(&[("machineId", "ws-07")]);
+        assert!(one_machine.is_filtered());
+        assert_eq!(
+            one_machine.request().machine_id,
+            Some(MachineId::parse("ws-07").unwrap())
+        );
         assert_eq!(ProposalFilter::default().href(), "/remediations");
         assert!(filter.is_filtered());
         assert!(!ProposalFilter::default().at(25).is_filtered());

@@ -1,12 +1,12 @@
 //! Enrollment keys: admins hand one to a server so it can register itself.
 
-use crate::address::choice;
+use crate::address::{choice, non_empty};
 use crate::app::Ctx;
 use crate::components::{ErrorNotice, Time};
 use crate::format::from_local_input;
 use chrono::{DateTime, Local, TimeZone, Utc};
-use coordinator_api::ServerKind;
 use coordinator_api::servers::{EnrollmentKeyRequest, EnrollmentKeyResponse};
+use coordinator_api::{MachineId, ServerKind};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -25,6 +25,14 @@ pub fn expiry_from_input<Tz: TimeZone>(
         return Err("The expiry has to be in the future.".to_owned());
     }
     Ok(expiry)
+}
+
+/// The machine a key is bound to, as typed: empty for any machine, else a valid machine id
+/// (kept in lowercase, as the coordinator keeps it).
+pub fn machine_from_input(value: &str) -> Result<Option<MachineId>, String> {
+    non_empty(value)
+        .map(|raw| MachineId::parse(&raw).map_err(|problem| format!("The machine: {problem}.")))
+        .transpose()
 }
 
 /// The form, and once a key is made, the key itself.
@@ -62,6 +70,8 @@ fn EnrollmentKeyForm(
     create: Action<EnrollmentKeyRequest, Result<EnrollmentKeyResponse, crate::api::ApiError>>,
 ) -> impl IntoView {
     let kind = RwSignal::new(None::<ServerKind>);
+    let machine = RwSignal::new(String::new());
+    let machine_problem = RwSignal::new(None::<String>);
     let expiry = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     let pending = create.pending();
@@ -69,16 +79,16 @@ fn EnrollmentKeyForm(
     let earliest = Local::now().format("%Y-%m-%dT%H:%M").to_string();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match expiry_from_input(&expiry.get_untracked(), &Local, Utc::now()) {
-            Ok(expires_at) => {
-                problem.set(None);
-                create.dispatch(EnrollmentKeyRequest {
-                    kind: kind.get_untracked(),
-                    machine_id: None,
-                    expires_at,
-                });
-            }
-            Err(message) => problem.set(Some(message)),
+        let machine_id = machine_from_input(&machine.get_untracked());
+        let expires_at = expiry_from_input(&expiry.get_untracked(), &Local, Utc::now());
+        machine_problem.set(machine_id.as_ref().err().cloned());
+        problem.set(expires_at.as_ref().err().cloned());
+        if let (Ok(machine_id), Ok(expires_at)) = (machine_id, expires_at) {
+            create.dispatch(EnrollmentKeyRequest {
+                kind: kind.get_untracked(),
+                machine_id,
+                expires_at,
+            });
         }
     };
     view! {
@@ -91,6 +101,17 @@ fn EnrollmentKeyForm(
                     <option value=kind.as_str()>{kind.as_str()}</option>
                 }).collect_view()}
             </select>
+            <label for="enrollment-machine">"Machine (optional)"</label>
+            <input id="enrollment-machine" type="text" placeholder="ws-07" data-test="enrollment-machine"
+                autocomplete="off" spellcheck="false"
+                aria-describedby="enrollment-machine-hint"
+                aria-invalid=move || machine_problem.with(Option::is_some).to_string()
+                prop:value=move || machine.get()
+                on:input=move |ev| machine.set(event_target_value(&ev))/>
+            <p id="enrollment-machine-hint" class="hint">
+                "Left empty, the key registers a server on any machine; named, only a server of that machine (usually its host name)."
+            </p>
+            {move || machine_problem.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
             <label for="enrollment-expiry">"Expires (your local time, optional)"</label>
             <input id="enrollment-expiry" type="datetime-local" min=earliest
                 aria-describedby="enrollment-expiry-hint"
@@ -115,6 +136,10 @@ fn IssuedKey(key: EnrollmentKeyResponse, on_done: Callback<()>) -> impl IntoView
         .kind
         .map_or("any kind of server", |kind| kind.as_str())
         .to_owned();
+    let machine = key
+        .machine_id
+        .as_ref()
+        .map_or_else(|| "any machine".to_owned(), |m| format!("machine {m}"));
     let value = key.enrollment_key.expose().to_owned();
     let field = NodeRef::<html::Input>::new();
     // The key is what the reader has to act on, so it gets the focus, ready to be selected.
@@ -138,6 +163,7 @@ fn IssuedKey(key: EnrollmentKeyResponse, on_done: Callback<()>) -> impl IntoView
             </p>
             <dl class="facts">
                 <dt>"For"</dt><dd>{kind}</dd>
+                <dt>"On"</dt><dd data-test="enrollment-key-machine">{machine}</dd>
                 <dt>"Works until"</dt><dd><Time at=key.expires_at/></dd>
             </dl>
             <p class="hint">
@@ -159,6 +185,20 @@ mod tests {
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    #[test]
+    fn a_machine_is_optional_and_checked_as_typed() {
+        assert_eq!(machine_from_input(" "), Ok(None));
+        assert_eq!(
+            machine_from_input(" WS-07 ").map(|m| m.map(|m| m.to_string())),
+            Ok(Some("ws-07".to_owned()))
+        );
+        let refused = machine_from_input("ws 07").unwrap_err();
+        assert!(
+            refused.starts_with("The machine: a machine id is"),
+            "{refused}"
+        );
     }
 
     #[test]

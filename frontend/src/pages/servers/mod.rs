@@ -25,6 +25,18 @@ pub fn ServersPage() -> impl IntoView {
         let api = ctx.api();
         async move { api.servers().await.map(|list| list.servers) }
     });
+    // Whether each machine can be assessed and changed now: the coordinator's judgement, read
+    // beside the list. Without it the registry still shows, with readiness not known.
+    let machines = LocalResource::new(move || {
+        live.revision(Channel::Servers);
+        let api = ctx.api();
+        async move {
+            api.machines()
+                .await
+                .map(|list| list.machines)
+                .unwrap_or_default()
+        }
+    });
     let filter = RwSignal::new(RegistryFilter::default());
     let may_manage = move || ctx.can(Permission::ManageServers);
     // One action for the page rather than one per row: rows are rebuilt on every reload of
@@ -55,7 +67,8 @@ pub fn ServersPage() -> impl IntoView {
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     Ok(list) if list.is_empty() => view! { <NoServersYet/> }.into_any(),
                     Ok(list) => view! {
-                        <RegistryView servers=list filter=filter.get() may_remove=may_manage() removal/>
+                        <RegistryView servers=list machines=machines.get().unwrap_or_default()
+                            filter=filter.get() may_remove=may_manage() removal/>
                     }.into_any(),
                 })}
             </Transition>

@@ -1,13 +1,16 @@
-//! The registry table, its filters and the removal of a server.
+//! The registry, machine by machine: each machine's servers and whether it can be assessed
+//! and changed now; the registry's filters and the removal of a server.
 
 use super::Removal;
 use crate::address::choice;
-use crate::components::{Badge, Confirmation, Empty, Time};
+use crate::components::{Badge, Confirmation, Empty, MachineTag, Time};
 use crate::format;
 use chrono::{DateTime, Utc};
+use coordinator_api::machines::Machine;
 use coordinator_api::servers::{Server, ServerStatus};
-use coordinator_api::{ServerId, ServerKind};
+use coordinator_api::{MachineId, ServerId, ServerKind};
 use leptos::prelude::*;
+use std::collections::BTreeMap;
 
 /// What the reader narrowed the registry to; `None` admits every value.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -28,6 +31,51 @@ impl RegistryFilter {
             .filter(|server| self.admits(server))
             .cloned()
             .collect()
+    }
+}
+
+/// One machine of the registry: the servers on it that the filter admits, and whether work on
+/// it is taken up now, as the coordinator judges it (`None` while the coordinator has not
+/// said, for a server that registered after the machines were read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineGroup {
+    pub machine_id: MachineId,
+    pub can_assess: Option<bool>,
+    pub can_install: Option<bool>,
+    pub servers: Vec<Server>,
+}
+
+/// `servers` under their machines, by machine id; a machine's readiness comes from
+/// `machines`, the coordinator's own account, rather than being guessed here from statuses.
+pub fn group_by_machine(servers: Vec<Server>, machines: &[Machine]) -> Vec<MachineGroup> {
+    let mut groups: BTreeMap<MachineId, Vec<Server>> = BTreeMap::new();
+    for server in servers {
+        groups
+            .entry(server.machine_id.clone())
+            .or_default()
+            .push(server);
+    }
+    groups
+        .into_iter()
+        .map(|(machine_id, servers)| {
+            let known = machines.iter().find(|m| m.machine_id == machine_id);
+            MachineGroup {
+                can_assess: known.map(|m| m.can_assess),
+                can_install: known.map(|m| m.can_install),
+                machine_id,
+                servers,
+            }
+        })
+        .collect()
+}
+
+/// What a machine's readiness reads as, and the badge class it wears: `work` is what is or
+/// is not taken up ("assessed", "changed").
+pub fn readiness(ready: Option<bool>, work: &str) -> (String, &'static str) {
+    match ready {
+        Some(true) => (format!("can be {work} now"), "badge-healthy"),
+        Some(false) => (format!("cannot be {work} now"), "badge-unreachable"),
+        None => (format!("{work}: not known yet"), "badge-unknown"),
     }
 }
 
@@ -85,10 +133,12 @@ pub fn NoServersYet() -> impl IntoView {
     }
 }
 
-/// The registry under the reader's filter, with a count when the filter hides some servers.
+/// The registry under the reader's filter, machine by machine, with a count when the filter
+/// hides some servers.
 #[component]
 pub fn RegistryView(
     servers: Vec<Server>,
+    machines: Vec<Machine>,
     filter: RegistryFilter,
     may_remove: bool,
     removal: Removal,
@@ -101,11 +151,35 @@ pub fn RegistryView(
     let count = (shown.len() < total).then(|| {
         view! { <p class="muted">{format!("Showing {} of {total} servers.", shown.len())}</p> }
     });
+    let groups = group_by_machine(shown, &machines);
     view! {
         {count}
-        <RegistryTable servers=shown may_remove removal/>
+        <div data-test="servers">
+            {groups.into_iter().map(|group| view! { <MachineSection group may_remove removal/> }).collect_view()}
+        </div>
     }
     .into_any()
+}
+
+#[component]
+fn MachineSection(group: MachineGroup, may_remove: bool, removal: Removal) -> impl IntoView {
+    let (assess, assess_class) = readiness(group.can_assess, "assessed");
+    let (install, install_class) = readiness(group.can_install, "changed");
+    let heading = format!("machine-{}", group.machine_id);
+    let labelled_by = heading.clone();
+    let id = group.machine_id.to_string();
+    view! {
+        <section class="machine-group" aria-labelledby=labelled_by data-test="machine-group" data-machine=id>
+            <h3 id=heading class="machine-heading">
+                "Machine "<MachineTag machine=group.machine_id/>
+            </h3>
+            <p class="readiness">
+                <span class=format!("badge {assess_class}") data-test="can-assess">{assess}</span>" "
+                <span class=format!("badge {install_class}") data-test="can-install">{install}</span>
+            </p>
+            <RegistryTable servers=group.servers may_remove removal/>
+        </section>
+    }
 }
 
 #[component]
@@ -113,7 +187,7 @@ fn RegistryTable(servers: Vec<Server>, may_remove: bool, removal: Removal) -> im
     let now = Utc::now();
     view! {
         <div class="table-wrap">
-            <table data-test="servers">
+            <table data-test="machine-servers">
                 <thead>
                     <tr>
                         <th>"Server"</th>
@@ -265,6 +339,58 @@ mod tests {
             status: Some(ServerStatus::Healthy),
         };
         assert!(ids(healthy_compliance).is_empty());
+    }
+
+    #[test]
+    fn servers_group_under_their_machine_with_its_readiness() {
+        let on = |id: &str, machine: &str| {
+            let mut s = server(id, ServerKind::Installer, ServerStatus::Healthy);
+            s.machine_id = MachineId::parse(machine).unwrap();
+            s
+        };
+        let servers = vec![on("b", "ws-07"), on("a", "default"), on("c", "ws-07")];
+        let machines = [Machine {
+            machine_id: MachineId::parse("ws-07").unwrap(),
+            servers: vec![],
+            can_assess: false,
+            can_install: true,
+            last_seen_at: None,
+        }];
+        let groups = group_by_machine(servers, &machines);
+        assert_eq!(
+            groups
+                .iter()
+                .map(|g| g.machine_id.to_string())
+                .collect::<Vec<_>>(),
+            ["default", "ws-07"]
+        );
+        let ids = |g: &MachineGroup| {
+            g.servers
+                .iter()
+                .map(|s| s.id.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&groups[0]), ["a"]);
+        assert_eq!((groups[0].can_assess, groups[0].can_install), (None, None));
+        assert_eq!(ids(&groups[1]), ["b", "c"]);
+        assert_eq!(
+            (groups[1].can_assess, groups[1].can_install),
+            (Some(false), Some(true))
+        );
+        assert!(group_by_machine(vec![], &machines).is_empty());
+    }
+
+    #[test]
+    fn readiness_reads_as_words_not_only_colours() {
+        assert_eq!(
+            readiness(Some(true), "assessed"),
+            ("can be assessed now".to_owned(), "badge-healthy")
+        );
+        assert_eq!(
+            readiness(Some(false), "changed"),
+            ("cannot be changed now".to_owned(), "badge-unreachable")
+        );
+        assert_eq!(readiness(None, "changed").1, "badge-unknown");
     }
 
     #[test]
