@@ -24,6 +24,7 @@ mod spec_examples;
 mod tamper;
 mod tokens;
 mod users;
+mod walkthrough;
 mod workflow;
 mod workflow_races;
 mod workflow_rules;
