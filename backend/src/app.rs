@@ -70,7 +70,7 @@ impl Application {
         chain::spawn_sealer(
             state.db.clone(),
             state.audit_key.clone(),
-            state.sealer.clone(),
+            state.wakeups.sealer.clone(),
             SEAL_INTERVAL,
         );
         spawn_housekeeping(state.clone());

@@ -14,6 +14,7 @@ use chrono::Utc;
 use coordinator_api::approvals::{ApprovalRequest, ApprovalResponse, Decision};
 use coordinator_api::assessments::AssessmentStatus;
 use coordinator_api::audit::ActorType;
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::{ErrorCode, UserId};
 use sea_orm::{
@@ -77,7 +78,7 @@ pub async fn decide(
     if request.approval_id.as_ref().is_some_and(|r| r.len() > 128) {
         return Err(ApiError::validation("approvalId: at most 128 characters"));
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     // Locked, so approvers deciding at the same moment are counted one after the other.
     let current = db::locked(proposal::Entity::find_by_id(request.proposal_id), &txn)
         .one(&txn)
@@ -87,7 +88,6 @@ pub async fn decide(
     if current.status == ProposalStatus::Pending && current.expires_at <= Utc::now() {
         remediations::expire(&txn, state, &current).await?;
         txn.commit().await?;
-        state.audited();
         return Err(ApiError::new(
             ErrorCode::Expired,
             format!(
@@ -154,8 +154,8 @@ pub async fn decide(
         &txn,
         &state.audit_key,
         origin
-            .entry("approval_recorded")
-            .target(format!("proposal:{}", current.id))
+            .entry(AuditAction::ApprovalRecorded)
+            .target(AuditTarget::Proposal(current.id))
             .details(json!({
                 "approvalId": recorded.id,
                 "decision": request.decision,
@@ -187,11 +187,11 @@ pub async fn decide(
             &state.audit_key,
             origin
                 .entry(if proposal_status == ProposalStatus::Approved {
-                    "remediation_approved"
+                    AuditAction::RemediationApproved
                 } else {
-                    "remediation_rejected"
+                    AuditAction::RemediationRejected
                 })
-                .target(format!("proposal:{}", current.id))
+                .target(AuditTarget::Proposal(current.id))
                 .details(json!({
                     "approvalsReceived": approvals_received,
                     "approvalsRequired": approvals_required,
@@ -202,7 +202,6 @@ pub async fn decide(
         .await?;
     }
     txn.commit().await?;
-    state.audited();
     if proposal_status != ProposalStatus::Pending {
         state
             .recorder

@@ -6,6 +6,7 @@ use crate::auth::Principal;
 use crate::auth::approval_tokens::{self as tokens, Purpose};
 use crate::auth::principal::Requester;
 use crate::db;
+use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::servers::entity::server;
 use crate::state::AppState;
@@ -19,6 +20,7 @@ use coordinator_api::assessments::{
     ReviewRequest,
 };
 use coordinator_api::audit::ActorType;
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::servers::ASSESSMENT_TOOL;
 use coordinator_api::work::{AssessmentTask, TaskKind};
 use coordinator_api::{
@@ -26,8 +28,8 @@ use coordinator_api::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -256,11 +258,7 @@ struct NewAssessment<'a> {
 }
 
 /// Inserts an assessment and queues it, inside the caller's transaction.
-async fn create(
-    txn: &DatabaseTransaction,
-    state: &AppState,
-    new: NewAssessment<'_>,
-) -> ApiResult<Model> {
+async fn create(txn: &UnitOfWork, state: &AppState, new: NewAssessment<'_>) -> ApiResult<Model> {
     let now = Utc::now();
     let detail = status_detail(
         &new.machine,
@@ -377,7 +375,7 @@ async fn request_new(
     fingerprint: &str,
 ) -> ApiResult<(bool, CreateAssessmentResponse)> {
     let auto_approve_ignored = request.options.auto_approve;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let existing = earlier(&txn, requester.origin, &request.request_id).await?;
     if !existing.is_empty() {
         txn.commit().await?;
@@ -416,8 +414,8 @@ async fn request_new(
             requester
                 .origin
                 .correlated(&correlation_id)
-                .entry("assessment_requested")
-                .target(format!("assessment:{}", assessment.id))
+                .entry(AuditAction::AssessmentRequested)
+                .target(AuditTarget::Assessment(assessment.id))
                 .details(json!({
                     "requestId": request.request_id,
                     "machineId": assessment.machine_id,
@@ -431,8 +429,6 @@ async fn request_new(
         created.push(assessment);
     }
     txn.commit().await?;
-    state.audited();
-    state.work_queued();
     Ok((true, answer(&created, auto_approve_ignored)?))
 }
 
@@ -466,7 +462,7 @@ fn answer(models: &[Model], auto_approve_ignored: bool) -> ApiResult<CreateAsses
 /// Queues the re-assessment of what an execution changed, inside its completion: the same
 /// kind of assessment as the original, of the servers the actions touched, in its story.
 pub async fn request_follow_up(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     origin: &Origin,
     original: AssessmentId,
@@ -634,7 +630,7 @@ pub async fn list(state: &AppState, query: &AssessmentQuery) -> ApiResult<Assess
 
 /// A compliance server took the assessment of `item`: it is now running there.
 pub async fn claimed(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     item: &work_item::Model,
     server: &ServerId,
@@ -657,8 +653,8 @@ pub async fn claimed(
         &state.audit_key,
         origin
             .correlated(&updated.correlation_id)
-            .entry("assessment_claimed")
-            .target(format!("assessment:{}", updated.id))
+            .entry(AuditAction::AssessmentClaimed)
+            .target(AuditTarget::Assessment(updated.id))
             .details(json!({ "taskId": item.id, "attempt": item.attempts })),
     )
     .await?;
@@ -674,7 +670,7 @@ pub async fn claimed(
 
 /// The lease of `item` ran out: queue the assessment again, or give up after enough tries.
 pub async fn lease_expired(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     item: work_item::Model,
 ) -> ApiResult<()> {
@@ -709,11 +705,11 @@ pub async fn lease_expired(
         &state.audit_key,
         origin
             .entry(if exhausted {
-                "assessment_failed"
+                AuditAction::AssessmentFailed
             } else {
-                "lease_expired"
+                AuditAction::LeaseExpired
             })
-            .target(format!("assessment:{}", current.id))
+            .target(AuditTarget::Assessment(current.id))
             .details(json!({ "taskId": task_id, "attempts": attempts, "server": lost_by })),
     )
     .await?;
@@ -764,7 +760,7 @@ pub async fn report_results(
         ));
     };
     check_results(&results)?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let current = db::locked(assessment::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
@@ -801,13 +797,12 @@ pub async fn report_results(
         &state.audit_key,
         origin
             .correlated(&updated.correlation_id)
-            .entry("assessment_results_reported")
-            .target(format!("assessment:{id}"))
+            .entry(AuditAction::AssessmentResultsReported)
+            .target(AuditTarget::Assessment(id))
             .details(json!({ "summary": results.summary, "nonCompliant": non_compliant })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(to_wire(updated))
 }
 
@@ -824,7 +819,7 @@ pub async fn review(
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(ApiError::validation("reason must be 1 to 2000 characters"));
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let current = db::locked(assessment::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
@@ -861,12 +856,11 @@ pub async fn review(
         &state.audit_key,
         origin
             .correlated(&updated.correlation_id)
-            .entry("assessment_reviewed")
-            .target(format!("assessment:{id}"))
+            .entry(AuditAction::AssessmentReviewed)
+            .target(AuditTarget::Assessment(id))
             .details(json!({ "decision": request.decision, "reason": reason })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(to_wire(updated))
 }

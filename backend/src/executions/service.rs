@@ -8,6 +8,7 @@ use crate::audit::{Origin, record};
 use crate::auth::Principal;
 use crate::auth::approval_tokens::{self as tokens, Purpose};
 use crate::db;
+use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::remediations::actions;
 use crate::remediations::entity as proposal;
@@ -16,6 +17,7 @@ use crate::state::AppState;
 use crate::work::entity::{self as work_item, WorkStatus};
 use crate::work::service::{self as work, NewWork};
 use chrono::{DateTime, Utc};
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::executions::{
     ActionProgress, ActionStatus, CompleteRequest, ExecuteRequest, ExecuteResponse, Execution,
     ExecutionCounts, ExecutionOutcome, ExecutionStatus, ProgressRequest,
@@ -24,8 +26,8 @@ use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::work::{ExecutionTask, TaskKind};
 use coordinator_api::{ExecutionId, MachineId, ServerId, ServerKind, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -220,7 +222,7 @@ pub async fn create_pending(
 /// The run a release starts: a dry run beside the approved one, the approved run itself, or
 /// — when the last run was interrupted — a new run, which only a person's release creates.
 async fn run_to_release(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     current: &proposal::Model,
     request: &ExecuteRequest,
     releaser: &str,
@@ -281,7 +283,7 @@ pub async fn execute(
     origin: &Origin,
     request: ExecuteRequest,
 ) -> ApiResult<ExecuteResponse> {
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let current = db::locked(proposal::Entity::find_by_id(request.proposal_id), &txn)
         .one(&txn)
         .await?
@@ -330,8 +332,8 @@ pub async fn execute(
         &txn,
         &state.audit_key,
         origin
-            .entry("execution_released")
-            .target(format!("execution:{}", run.id))
+            .entry(AuditAction::ExecutionReleased)
+            .target(AuditTarget::Execution(run.id))
             .details(json!({
                 "proposalId": current.id,
                 "machineId": run.machine_id,
@@ -343,8 +345,6 @@ pub async fn execute(
     )
     .await?;
     txn.commit().await?;
-    state.audited();
-    state.work_queued();
     Ok(ExecuteResponse {
         success: true,
         execution_id: run.id,
@@ -359,7 +359,7 @@ pub async fn execute(
 /// altered ciphertext): then the execution fails, recorded, and nothing is sent — rather
 /// than failing every claim queued behind it.
 pub async fn claimed(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     item: &work_item::Model,
     server: &ServerId,
@@ -404,8 +404,8 @@ pub async fn claimed(
             txn,
             &state.audit_key,
             origin
-                .entry("execution_refused")
-                .target(format!("execution:{}", current.id))
+                .entry(AuditAction::ExecutionRefused)
+                .target(AuditTarget::Execution(current.id))
                 .details(json!({
                     "reason": "the stored actions do not match the approved digest, or cannot be opened",
                     "server": server,
@@ -422,8 +422,8 @@ pub async fn claimed(
         txn,
         &state.audit_key,
         origin
-            .entry("execution_claimed")
-            .target(format!("execution:{}", updated.id))
+            .entry(AuditAction::ExecutionClaimed)
+            .target(AuditTarget::Execution(updated.id))
             .details(json!({ "taskId": item.id, "dryRun": updated.dry_run })),
     )
     .await?;
@@ -446,7 +446,7 @@ pub async fn claimed(
 /// back to the queue (installers report `running` before they touch anything); one that had
 /// started is interrupted and waits for a person: it is never retried silently.
 pub async fn lease_expired(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     item: work_item::Model,
 ) -> ApiResult<()> {
@@ -477,13 +477,13 @@ pub async fn lease_expired(
         )));
         active.current_action = Set(None);
         active.finished_at = Set(Some(Utc::now()));
-        "execution_interrupted"
+        AuditAction::ExecutionInterrupted
     } else {
         work::requeue(txn, item).await?;
         active.status = Set(ExecutionStatus::Queued);
         active.installer = Set(None);
         active.started_at = Set(None);
-        "lease_expired"
+        AuditAction::LeaseExpired
     };
     active.update(txn).await?;
     record::write(
@@ -492,7 +492,7 @@ pub async fn lease_expired(
         Origin::system("work-queue")
             .correlated(&current.correlation_id)
             .entry(action)
-            .target(format!("execution:{}", current.id))
+            .target(AuditTarget::Execution(current.id))
             .details(json!({ "taskId": task_id, "server": lost_by, "actionsStarted": started })),
     )
     .await?;
@@ -529,7 +529,7 @@ struct Reported {
 }
 
 async fn reported_on(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     principal: &Principal,
     id: ExecutionId,
@@ -582,7 +582,7 @@ pub async fn progress(
     request: ProgressRequest,
 ) -> ApiResult<Execution> {
     check_message(&request.message)?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let Reported {
         execution: current,
         secrets,
@@ -623,13 +623,12 @@ pub async fn progress(
         &state.audit_key,
         origin
             .correlated(&updated.correlation_id)
-            .entry("execution_progress")
-            .target(format!("execution:{id}"))
+            .entry(AuditAction::ExecutionProgress)
+            .target(AuditTarget::Execution(id))
             .details(json!({ "actionId": request.action_id, "status": request.status, "message": message })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     to_wire(updated)
 }
 
@@ -646,7 +645,7 @@ pub async fn complete(
     if report.as_ref().is_some_and(|r| r.len() > MAX_REPORT_BYTES) {
         return Err(ApiError::validation("report: at most 256 KiB"));
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let Reported {
         execution: current,
         lease,
@@ -726,8 +725,8 @@ pub async fn complete(
         &txn,
         &state.audit_key,
         origin
-            .entry("execution_completed")
-            .target(format!("execution:{id}"))
+            .entry(AuditAction::ExecutionCompleted)
+            .target(AuditTarget::Execution(id))
             .details(json!({
                 "outcome": request.outcome,
                 "dryRun": updated.dry_run,
@@ -742,17 +741,13 @@ pub async fn complete(
             &state.audit_key,
             Origin::system("workflow")
                 .correlated(&updated.correlation_id)
-                .entry("reassessment_requested")
-                .target(format!("assessment:{follow_up}"))
+                .entry(AuditAction::ReassessmentRequested)
+                .target(AuditTarget::Assessment(follow_up))
                 .details(json!({ "afterExecution": id })),
         )
         .await?;
     }
     txn.commit().await?;
-    state.audited();
-    if reassessment.is_some() {
-        state.work_queued();
-    }
     to_wire(updated)
 }
 

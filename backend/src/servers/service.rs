@@ -6,10 +6,10 @@ use crate::audit::{Actor, Origin, record};
 use crate::auth::Principal;
 use crate::auth::principal::Registrar;
 use crate::auth::secrets::{self, SecretKind};
-use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::machines::{Machine, MachineServer};
 use coordinator_api::servers::{
     ASSESSMENT_TOOL, Contact, EnrollmentKeyRequest, EnrollmentKeyResponse, HealthReport,
@@ -163,7 +163,7 @@ pub async fn create_enrollment_key(
         )));
     }
     let key = secrets::generate(SecretKind::EnrollmentKey);
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let created = enrollment_key::ActiveModel {
         key_hash: Set(secrets::digest(&key)),
         kind: Set(request.kind),
@@ -181,8 +181,8 @@ pub async fn create_enrollment_key(
         &txn,
         &state.audit_key,
         origin
-            .entry("enrollment_key_created")
-            .target(format!("enrollment_key:{}", created.id))
+            .entry(AuditAction::EnrollmentKeyCreated)
+            .target(AuditTarget::EnrollmentKey(created.id))
             .details(json!({
                 "kind": created.kind,
                 "machineId": created.machine_id,
@@ -191,7 +191,6 @@ pub async fn create_enrollment_key(
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(EnrollmentKeyResponse {
         success: true,
         id: created.id,
@@ -213,7 +212,7 @@ pub async fn register(
     let registration = Registration::parse(request)?;
     let now = Utc::now();
     let api_key = secrets::generate(SecretKind::ServerApiKey);
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
 
     let (origin, via, enrollment_key_id) = match registrar {
         Registrar::Admin(origin) => (origin, "admin", None),
@@ -342,11 +341,11 @@ pub async fn register(
         &state.audit_key,
         origin
             .entry(if rotated {
-                "server_reregistered"
+                AuditAction::ServerReregistered
             } else {
-                "server_registered"
+                AuditAction::ServerRegistered
             })
-            .target(format!("server:{}", registration.id))
+            .target(AuditTarget::Server(registration.id.clone()))
             .details(json!({
                 "kind": registration.kind,
                 "machineId": registration.machine_id,
@@ -361,7 +360,6 @@ pub async fn register(
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(RegisterServerResponse {
         success: true,
         server_id: registration.id,
@@ -388,7 +386,7 @@ pub async fn ping(
     }
     let now = Utc::now();
     let window = state.config.server_unreachable_after;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let current = server::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?
@@ -406,16 +404,13 @@ pub async fn ping(
             &txn,
             &state.audit_key,
             origin
-                .entry("server_status_changed")
-                .target(format!("server:{id}"))
+                .entry(AuditAction::ServerStatusChanged)
+                .target(AuditTarget::Server(id.clone()))
                 .details(json!({ "from": before, "to": after })),
         )
         .await?;
     }
     txn.commit().await?;
-    if before != after {
-        state.audited();
-    }
     Ok(PingResponse {
         success: true,
         server_id: id.clone(),
@@ -426,7 +421,7 @@ pub async fn ping(
 
 #[tracing::instrument(skip_all, fields(server = %id))]
 pub async fn delete(state: &AppState, origin: &Origin, id: &ServerId) -> ApiResult<()> {
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let existing = server::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?
@@ -436,12 +431,11 @@ pub async fn delete(state: &AppState, origin: &Origin, id: &ServerId) -> ApiResu
         &txn,
         &state.audit_key,
         origin
-            .entry("server_deleted")
-            .target(format!("server:{id}"))
+            .entry(AuditAction::ServerDeleted)
+            .target(AuditTarget::Server(id.clone()))
             .details(json!({ "kind": existing.kind, "version": existing.version })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(())
 }

@@ -9,6 +9,7 @@ use super::entity::{self as work_item, WorkStatus};
 use crate::audit::Origin;
 use crate::auth::Principal;
 use crate::db;
+use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::servers::entity::server;
 use crate::state::AppState;
@@ -18,8 +19,8 @@ use coordinator_api::work::{ClaimRequest, HeartbeatRequest, HeartbeatResponse, T
 use coordinator_api::{MachineId, ServerId, ServerKind, TaskId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use std::time::Instant;
 
@@ -41,7 +42,8 @@ pub struct NewWork {
     pub max_attempts: u32,
 }
 
-pub async fn enqueue(conn: &impl ConnectionTrait, work: NewWork) -> ApiResult<TaskId> {
+/// Queues work inside the command's unit; its commit wakes waiting claimers.
+pub async fn enqueue(conn: &UnitOfWork, work: NewWork) -> ApiResult<TaskId> {
     let now = Utc::now();
     let item = work_item::ActiveModel {
         kind: Set(work.kind),
@@ -61,6 +63,7 @@ pub async fn enqueue(conn: &impl ConnectionTrait, work: NewWork) -> ApiResult<Ta
     }
     .insert(conn)
     .await?;
+    conn.queued_work();
     Ok(item.id)
 }
 
@@ -123,7 +126,7 @@ pub async fn claim(
     let deadline = Instant::now() + std::time::Duration::from_secs(u64::from(wait_seconds));
     loop {
         // Registered before looking, so work queued in between is not missed.
-        let notified = state.work_available.notified();
+        let notified = state.wakeups.work.notified();
         match claim_once(state, &server_id, &kinds, lease_seconds, origin).await? {
             Claim::Taken(task) => return Ok(Some(*task)),
             // That one was refused and recorded; other work may still fit.
@@ -155,7 +158,7 @@ async fn claim_once(
     lease_seconds: u32,
     origin: &Origin,
 ) -> ApiResult<Claim> {
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let server = server::Entity::find_by_id(server_id.clone())
         .one(&txn)
         .await?
@@ -226,14 +229,12 @@ async fn claim_once(
                 Some(execution) => task.execution = Some(execution),
                 None => {
                     txn.commit().await?;
-                    state.audited();
                     return Ok(Claim::Refused);
                 }
             }
         }
     }
     txn.commit().await?;
-    state.audited();
     Ok(Claim::Taken(Box::new(task)))
 }
 
@@ -255,7 +256,7 @@ fn check_holder(item: &work_item::Model, server: &ServerId, what: &str) -> ApiRe
 
 /// The lease `server` holds on the work about `subject_id`, checked inside `txn`.
 pub async fn held_lease(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     kind: TaskKind,
     subject_id: i64,
     server: &ServerId,
@@ -274,11 +275,7 @@ pub async fn held_lease(
 }
 
 /// Ends a lease: the work is done, or given up.
-pub async fn finish(
-    txn: &DatabaseTransaction,
-    item: work_item::Model,
-    status: WorkStatus,
-) -> ApiResult<()> {
+pub async fn finish(txn: &UnitOfWork, item: work_item::Model, status: WorkStatus) -> ApiResult<()> {
     let mut active = item.into_active_model();
     active.status = Set(status);
     active.lease_expires_at = Set(None);
@@ -288,13 +285,14 @@ pub async fn finish(
 }
 
 /// Ends a lease and offers the work to the next claimer.
-pub async fn requeue(txn: &DatabaseTransaction, item: work_item::Model) -> ApiResult<()> {
+pub async fn requeue(txn: &UnitOfWork, item: work_item::Model) -> ApiResult<()> {
     let mut active = item.into_active_model();
     active.status = Set(WorkStatus::Queued);
     active.leased_by = Set(None);
     active.lease_expires_at = Set(None);
     active.updated_at = Set(Utc::now());
     active.update(txn).await?;
+    txn.queued_work();
     Ok(())
 }
 
@@ -307,7 +305,7 @@ pub async fn heartbeat(
     request: HeartbeatRequest,
 ) -> ApiResult<HeartbeatResponse> {
     let (server_id, _, machine) = server_of(principal)?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let item = work_item::Entity::find_by_id(task_id)
         .one(&txn)
         .await?
@@ -351,7 +349,7 @@ pub async fn heartbeat(
 
 /// Takes back the work of leases that ran out. Returns how many.
 pub async fn reap_expired_leases(state: &AppState) -> ApiResult<usize> {
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let mut query = work_item::Entity::find()
         .filter(work_item::Column::Status.eq(WorkStatus::Leased))
         .filter(work_item::Column::LeaseExpiresAt.lt(Utc::now()))
@@ -369,8 +367,6 @@ pub async fn reap_expired_leases(state: &AppState) -> ApiResult<usize> {
     txn.commit().await?;
     if count > 0 {
         state.recorder.lease_expired(count);
-        state.audited();
-        state.work_queued();
     }
     Ok(count)
 }
