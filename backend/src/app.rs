@@ -74,7 +74,7 @@ impl Application {
             SEAL_INTERVAL,
         );
         spawn_housekeeping(state.clone());
-        work::service::spawn_reaper(state.clone());
+        crate::workflow::queue::spawn_reaper(state.clone());
         events::hub::spawn_relay(state.clone());
         monitoring::sampler::spawn(state.clone());
         alerts::service::load_file(&state).await?;

@@ -1,6 +1,5 @@
 //! `/auth/approval-token` and `/approvals`.
 
-use super::service;
 use crate::auth::approval_tokens as tokens;
 use crate::auth::principal::{Authorized, perm};
 use crate::error::ApiResult;
@@ -62,6 +61,7 @@ async fn decide(
     body: web::Json<ApprovalRequest>,
 ) -> ApiResult<web::Json<ApprovalResponse>> {
     Ok(web::Json(
-        service::decide(&state, auth.person()?, &auth.origin, body.into_inner()).await?,
+        crate::workflow::decisions::decide(&state, auth.person()?, &auth.origin, body.into_inner())
+            .await?,
     ))
 }

@@ -1,6 +1,7 @@
 //! Assessment commands and queries.
 
 use super::entity::{self as assessment, Model};
+use super::lifecycle::{self, Event};
 use crate::audit::{Origin, record};
 use crate::auth::Principal;
 use crate::auth::approval_tokens::{self as tokens, Purpose};
@@ -13,7 +14,6 @@ use crate::state::AppState;
 use crate::work::entity::{self as work_item, WorkStatus};
 use crate::work::service::{self as work, NewWork};
 use chrono::Utc;
-use coordinator_api::approvals::Decision;
 use coordinator_api::assessments::{
     Assessment, AssessmentOptions, AssessmentPage, AssessmentQuery, AssessmentResults,
     AssessmentStatus, CreateAssessmentRequest, CreateAssessmentResponse, QueuedAssessment, Review,
@@ -642,9 +642,16 @@ pub async fn claimed(
         .ok_or_else(|| {
             ApiError::internal(anyhow::anyhow!("work item {} has no assessment", item.id))
         })?;
+    let moved = lifecycle::next(
+        current.status,
+        &Event::Claimed {
+            server: server.as_str(),
+        },
+    )
+    .map_err(|why| ApiError::internal(anyhow::anyhow!("assessment {} {why}", current.id)))?;
     let mut active = current.clone().into_active_model();
-    active.status = Set(AssessmentStatus::Running);
-    active.status_detail = Set(Some(format!("assessing on {server}")));
+    active.status = Set(moved.status);
+    active.status_detail = Set(moved.detail);
     active.assigned_server = Set(Some(server.clone()));
     active.updated_at = Set(Utc::now());
     let updated = active.update(txn).await?;
@@ -681,24 +688,26 @@ pub async fn lease_expired(
         return work::finish(txn, item, WorkStatus::Failed).await;
     };
     let origin = Origin::system("work-queue").correlated(&current.correlation_id);
-    let exhausted = item.attempts >= item.max_attempts;
     let (task_id, attempts, lost_by) = (item.id, item.attempts, item.leased_by.clone());
+    let moved = lifecycle::next(
+        current.status,
+        &Event::LeaseLost {
+            attempts,
+            max_attempts: item.max_attempts,
+        },
+    )
+    .map_err(|why| ApiError::internal(anyhow::anyhow!("assessment {} {why}", current.id)))?;
+    let exhausted = moved.status == AssessmentStatus::Failed;
+    if exhausted {
+        work::finish(txn, item, WorkStatus::Failed).await?;
+    } else {
+        work::requeue(txn, item).await?;
+    }
     let mut active = current.clone().into_active_model();
     active.assigned_server = Set(None);
     active.updated_at = Set(Utc::now());
-    if exhausted {
-        work::finish(txn, item, WorkStatus::Failed).await?;
-        active.status = Set(AssessmentStatus::Failed);
-        active.status_detail = Set(Some(format!(
-            "no compliance server finished it in {attempts} attempts"
-        )));
-    } else {
-        work::requeue(txn, item).await?;
-        active.status = Set(AssessmentStatus::Pending);
-        active.status_detail = Set(Some(
-            "queued again after a compliance server's lease ran out".to_owned(),
-        ));
-    }
+    active.status = Set(moved.status);
+    active.status_detail = Set(moved.detail);
     active.update(txn).await?;
     record::write(
         txn,
@@ -767,18 +776,12 @@ pub async fn report_results(
         .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;
     check_machine(&current, machine)?;
     let lease = work::held_lease(&txn, TaskKind::Assessment, id.0, server).await?;
-    if current.status != AssessmentStatus::Running {
-        return Err(ApiError::conflict(format!(
-            "assessment {id} is {}",
-            current.status
-        )));
-    }
+    let moved = lifecycle::next(current.status, &Event::ResultsIn)
+        .map_err(|why| ApiError::conflict(format!("assessment {id} {why}")))?;
     let now = Utc::now();
     let mut active = current.clone().into_active_model();
-    active.status = Set(AssessmentStatus::Completed);
-    active.status_detail = Set(Some(
-        "results in; waiting for an approver's review".to_owned(),
-    ));
+    active.status = Set(moved.status);
+    active.status_detail = Set(moved.detail);
     active.results = Set(Some(
         serde_json::to_string(&results).map_err(ApiError::internal)?,
     ));
@@ -824,12 +827,8 @@ pub async fn review(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;
-    if current.status != AssessmentStatus::Completed {
-        return Err(ApiError::conflict(format!(
-            "assessment {id} is {}; only completed assessments are reviewed",
-            current.status
-        )));
-    }
+    let moved = lifecycle::next(current.status, &Event::Reviewed(request.decision))
+        .map_err(|why| ApiError::conflict(format!("assessment {id} {why}")))?;
     if current.requested_by_type == ActorType::User
         && current.requested_by_user_id == Some(reviewer)
     {
@@ -840,11 +839,8 @@ pub async fn review(
     tokens::redeem(&txn, &request.approval_token, reviewer, Purpose::Review(id)).await?;
     let now = Utc::now();
     let mut active = current.clone().into_active_model();
-    active.status = Set(match request.decision {
-        Decision::Approved => AssessmentStatus::Approved,
-        Decision::Rejected => AssessmentStatus::Rejected,
-    });
-    active.status_detail = Set(None);
+    active.status = Set(moved.status);
+    active.status_detail = Set(moved.detail);
     active.review_decision = Set(Some(request.decision));
     active.review_reason = Set(Some(reason.clone()));
     active.reviewed_by = Set(Some(origin.actor.name.clone()));

@@ -45,7 +45,13 @@ async fn execute(
     body: web::Json<ExecuteRequest>,
 ) -> ApiResult<web::Json<ExecuteResponse>> {
     Ok(web::Json(
-        service::execute(&state, auth.person()?, &auth.origin, body.into_inner()).await?,
+        crate::workflow::decisions::release(
+            &state,
+            auth.person()?,
+            &auth.origin,
+            body.into_inner(),
+        )
+        .await?,
     ))
 }
 
@@ -119,7 +125,7 @@ async fn complete(
     id: web::Path<ExecutionId>,
     body: web::Json<CompleteRequest>,
 ) -> ApiResult<web::Json<ExecutionResponse>> {
-    let execution = service::complete(
+    let execution = crate::workflow::runs::complete(
         &state,
         &auth.principal,
         &auth.origin,

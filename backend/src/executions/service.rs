@@ -2,8 +2,6 @@
 
 use super::entity::{self as execution, Model};
 use crate::approvals::entity::approval;
-use crate::approvals::service::check_not_own;
-use crate::assessments::service as assessments;
 use crate::audit::{Origin, record};
 use crate::auth::Principal;
 use crate::auth::approval_tokens::{self as tokens, Purpose};
@@ -24,7 +22,7 @@ use coordinator_api::executions::{
 };
 use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::work::{ExecutionTask, TaskKind};
-use coordinator_api::{ExecutionId, MachineId, ServerId, ServerKind, UserId};
+use coordinator_api::{AssessmentId, ExecutionId, MachineId, ServerId, ServerKind, UserId};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -275,29 +273,30 @@ async fn run_to_release(
     Ok(active.update(txn).await?)
 }
 
-/// Releases an approved proposal to the installers: the real run, or a dry run beside it.
-#[tracing::instrument(skip_all, fields(proposal = %request.proposal_id))]
-pub async fn execute(
-    state: &AppState,
-    releaser: UserId,
-    origin: &Origin,
-    request: ExecuteRequest,
-) -> ApiResult<ExecuteResponse> {
-    let txn = state.begin().await?;
-    let current = db::locked(proposal::Entity::find_by_id(request.proposal_id), &txn)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("proposal {}", request.proposal_id)))?;
-    let origin = origin.correlated(&current.correlation_id);
+/// An approved proposal cannot be released before it is approved.
+pub fn check_releasable(current: &proposal::Model) -> ApiResult<()> {
     if current.status != ProposalStatus::Approved {
         return Err(ApiError::conflict(format!(
             "proposal {} is {}; only approved proposals are executed",
             current.id, current.status
         )));
     }
-    check_not_own(&txn, &current, releaser, "release").await?;
+    Ok(())
+}
+
+/// Releases the approved, locked proposal `current` to the installers, inside `txn`: the
+/// real run, or a dry run beside it. Who may release is the workflow's to decide first.
+pub async fn release(
+    txn: &UnitOfWork,
+    state: &AppState,
+    current: &proposal::Model,
+    releaser: UserId,
+    origin: &Origin,
+    request: &ExecuteRequest,
+) -> ApiResult<ExecuteResponse> {
+    let origin = origin.correlated(&current.correlation_id);
     tokens::redeem(
-        &txn,
+        txn,
         &request.approval_token,
         releaser,
         Purpose::Execute(current.id),
@@ -307,17 +306,17 @@ pub async fn execute(
     let decided_on_other = approval::Entity::find()
         .filter(approval::Column::ProposalId.eq(current.id))
         .filter(approval::Column::PayloadDigest.ne(current.payload_digest.as_str()))
-        .one(&txn)
+        .one(txn)
         .await?;
     if decided_on_other.is_some()
-        || remediations::current_digest(state, &current)? != current.payload_digest
+        || remediations::current_digest(state, current)? != current.payload_digest
     {
         return Err(remediations::changed_since_proposed());
     }
-    let run = run_to_release(&txn, &current, &request, &origin.actor.name).await?;
+    let run = run_to_release(txn, current, request, &origin.actor.name).await?;
     let stored = actions::parse_stored(&current.actions)?;
     work::enqueue(
-        &txn,
+        txn,
         NewWork {
             kind: TaskKind::Execution,
             subject_id: run.id.0,
@@ -329,7 +328,7 @@ pub async fn execute(
     )
     .await?;
     record::write(
-        &txn,
+        txn,
         &state.audit_key,
         origin
             .entry(AuditAction::ExecutionReleased)
@@ -344,7 +343,6 @@ pub async fn execute(
             })),
     )
     .await?;
-    txn.commit().await?;
     Ok(ExecuteResponse {
         success: true,
         execution_id: run.id,
@@ -632,6 +630,16 @@ pub async fn progress(
     to_wire(updated)
 }
 
+/// What a real run that succeeded asks for next: another look at what it changed.
+pub struct FollowUp {
+    pub assessment: AssessmentId,
+    pub execution: ExecutionId,
+    /// The MCP servers the actions touched.
+    pub targets: Vec<String>,
+}
+
+/// The installer holding the execution reports how it ended. A real run that succeeded asks
+/// `follow_up` — the workflow's business — for a re-assessment, inside the same unit.
 #[tracing::instrument(skip_all, fields(execution = %id))]
 pub async fn complete(
     state: &AppState,
@@ -639,6 +647,7 @@ pub async fn complete(
     origin: &Origin,
     id: ExecutionId,
     request: CompleteRequest,
+    follow_up: impl AsyncFnOnce(&UnitOfWork, FollowUp) -> ApiResult<AssessmentId>,
 ) -> ApiResult<Execution> {
     check_message(&request.message)?;
     let report = request.report.as_ref().map(serde_json::Value::to_string);
@@ -707,15 +716,12 @@ pub async fn complete(
         proposal_update.update(&txn).await?;
         if succeeded {
             let stored = actions::parse_stored(&parent.actions)?;
-            let follow_up = assessments::request_follow_up(
-                &txn,
-                state,
-                &Origin::system("workflow"),
-                parent.assessment_id,
-                id,
-                remediations::touched_servers(&stored),
-            )
-            .await?;
+            let asked = FollowUp {
+                assessment: parent.assessment_id,
+                execution: id,
+                targets: remediations::touched_servers(&stored),
+            };
+            let follow_up = follow_up(&txn, asked).await?;
             active.reassessment_id = Set(Some(follow_up));
             reassessment = Some(follow_up);
         }

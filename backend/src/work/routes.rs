@@ -38,7 +38,7 @@ async fn claim_work(
 ) -> ApiResult<HttpResponse> {
     let request: ClaimRequest = optional_json(&body)?;
     Ok(
-        match service::claim(&state, &auth.principal, &auth.origin, request).await? {
+        match crate::workflow::queue::claim(&state, &auth.principal, &auth.origin, request).await? {
             Some(task) => HttpResponse::Ok().json(ClaimResponse {
                 success: true,
                 task,

@@ -2,27 +2,24 @@
 //!
 //! On Postgres a claim locks its candidate rows with `FOR UPDATE SKIP LOCKED`, so concurrent
 //! claimers — in one process or several — pass over each other's rows instead of waiting or
-//! taking the same one; on SQLite the single writer serializes claims. What a task is about
-//! (an assessment, an execution) is handled by that area's `claimed` and `lease_expired`.
+//! taking the same one; on SQLite the single writer serializes claims. The queue knows
+//! nothing of what its items are about: `workflow::queue` hands them out and takes them back.
 
 use super::entity::{self as work_item, WorkStatus};
-use crate::audit::Origin;
 use crate::auth::Principal;
 use crate::db;
 use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::servers::entity::server;
 use crate::state::AppState;
-use crate::{assessments, executions};
 use chrono::{Duration, Utc};
-use coordinator_api::work::{ClaimRequest, HeartbeatRequest, HeartbeatResponse, Task, TaskKind};
+use coordinator_api::work::{ClaimRequest, HeartbeatRequest, HeartbeatResponse, TaskKind};
 use coordinator_api::{MachineId, ServerId, ServerKind, TaskId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use std::time::Instant;
 
 const DEFAULT_LEASE_SECONDS: u32 = 60;
 const MAX_LEASE_SECONDS: u32 = 3600;
@@ -90,15 +87,18 @@ fn server_of(principal: &Principal) -> ApiResult<(ServerId, ServerKind, MachineI
     }
 }
 
-/// Hands the server one task it can do, waiting up to `waitSeconds` for one to appear.
-#[tracing::instrument(skip_all)]
-pub async fn claim(
-    state: &AppState,
-    principal: &Principal,
-    origin: &Origin,
-    request: ClaimRequest,
-) -> ApiResult<Option<Task>> {
-    let (server_id, server_kind, _) = server_of(principal)?;
+/// A claim, checked against the queue's limits: who claims, which kinds of work it may be
+/// given, for how long, and how long it waits for some.
+pub struct Claimant {
+    pub server: ServerId,
+    pub kinds: Vec<TaskKind>,
+    pub lease_seconds: u32,
+    pub wait: std::time::Duration,
+}
+
+/// Checks a claim. `None` when the server can do none of the kinds it asked for.
+pub fn claimant(principal: &Principal, request: &ClaimRequest) -> ApiResult<Option<Claimant>> {
+    let (server, server_kind, _) = server_of(principal)?;
     let lease_seconds = request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS);
     if !(1..=MAX_LEASE_SECONDS).contains(&lease_seconds) {
         return Err(ApiError::validation(format!(
@@ -120,55 +120,30 @@ pub async fn claim(
             .collect(),
         None => possible.to_vec(),
     };
-    if kinds.is_empty() {
-        return Ok(None);
-    }
-    let deadline = Instant::now() + std::time::Duration::from_secs(u64::from(wait_seconds));
-    loop {
-        // Registered before looking, so work queued in between is not missed.
-        let notified = state.wakeups.work.notified();
-        match claim_once(state, &server_id, &kinds, lease_seconds, origin).await? {
-            Claim::Taken(task) => return Ok(Some(*task)),
-            // That one was refused and recorded; other work may still fit.
-            Claim::Refused => continue,
-            Claim::Nothing => {}
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(None);
-        }
-        // Other replicas queue work too, and do not wake this one: look again every second.
-        let pause = (deadline - now).min(std::time::Duration::from_secs(1));
-        let _ = tokio::time::timeout(pause, notified).await;
-    }
+    Ok((!kinds.is_empty()).then(|| Claimant {
+        server,
+        kinds,
+        lease_seconds,
+        wait: std::time::Duration::from_secs(u64::from(wait_seconds)),
+    }))
 }
 
-/// What one attempt to claim came to.
-enum Claim {
-    Taken(Box<Task>),
-    /// The task taken could not be handed out (its payload no longer matches its approval).
-    Refused,
-    Nothing,
-}
-
-async fn claim_once(
-    state: &AppState,
-    server_id: &ServerId,
-    kinds: &[TaskKind],
-    lease_seconds: u32,
-    origin: &Origin,
-) -> ApiResult<Claim> {
-    let txn = state.begin().await?;
-    let server = server::Entity::find_by_id(server_id.clone())
-        .one(&txn)
+/// Leases to the claimant the oldest queued item of its machine that it is able to do,
+/// inside `uow`. What the item is about is not the queue's business: the caller hands it out.
+pub async fn lease_next(
+    uow: &UnitOfWork,
+    claimant: &Claimant,
+) -> ApiResult<Option<work_item::Model>> {
+    let server = server::Entity::find_by_id(claimant.server.clone())
+        .one(uow)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the server is no longer registered"))?;
     let offered = offered(&server);
     // A server that claims is alive, whether or not it also pings.
     server::Entity::update_many()
         .col_expr(server::Column::LastSeenAt, Expr::value(Utc::now()))
-        .filter(server::Column::Id.eq(server_id.clone()))
-        .exec(&txn)
+        .filter(server::Column::Id.eq(claimant.server.clone()))
+        .exec(uow)
         .await?;
     // Candidates are read unlocked; only the one taken is locked, skipping it if another
     // claimer got there first, so concurrent claimers never block or starve each other.
@@ -176,10 +151,10 @@ async fn claim_once(
         .filter(work_item::Column::Status.eq(WorkStatus::Queued))
         .filter(work_item::Column::MachineId.eq(server.machine_id.clone()))
         .filter(work_item::Column::ServerKind.eq(server.kind))
-        .filter(work_item::Column::Kind.is_in(kinds.iter().copied()))
+        .filter(work_item::Column::Kind.is_in(claimant.kinds.iter().copied()))
         .order_by_asc(work_item::Column::Id)
         .limit(CANDIDATES)
-        .all(&txn)
+        .all(uow)
         .await?;
     let fits = |item: &work_item::Model| {
         serde_json::from_str::<Vec<String>>(&item.requires)
@@ -190,52 +165,24 @@ async fn claim_once(
     for candidate in candidates.iter().filter(|item| fits(item)) {
         let still_queued = work_item::Entity::find_by_id(candidate.id)
             .filter(work_item::Column::Status.eq(WorkStatus::Queued));
-        if let Some(item) = db::locked_or_skipped(still_queued, &txn).one(&txn).await? {
+        if let Some(item) = db::locked_or_skipped(still_queued, uow).one(uow).await? {
             taken = Some(item);
             break;
         }
     }
     let Some(item) = taken else {
-        txn.commit().await?;
-        return Ok(Claim::Nothing);
+        return Ok(None);
     };
     let now = Utc::now();
-    let lease_expires_at = now + Duration::seconds(i64::from(lease_seconds));
-    let attempt = item.attempts + 1;
+    let lease_expires_at = now + Duration::seconds(i64::from(claimant.lease_seconds));
     let mut active = item.clone().into_active_model();
     active.status = Set(WorkStatus::Leased);
-    active.leased_by = Set(Some(server_id.clone()));
+    active.leased_by = Set(Some(claimant.server.clone()));
     active.lease_expires_at = Set(Some(lease_expires_at));
-    active.lease_seconds = Set(lease_seconds as i32);
-    active.attempts = Set(attempt);
+    active.lease_seconds = Set(claimant.lease_seconds as i32);
+    active.attempts = Set(item.attempts + 1);
     active.updated_at = Set(now);
-    let item = active.update(&txn).await?;
-
-    let mut task = Task {
-        task_id: item.id,
-        kind: item.kind,
-        attempt: attempt as u32,
-        lease_expires_at,
-        assessment: None,
-        execution: None,
-    };
-    match item.kind {
-        TaskKind::Assessment => {
-            task.assessment =
-                Some(assessments::service::claimed(&txn, state, &item, server_id, origin).await?);
-        }
-        TaskKind::Execution => {
-            match executions::service::claimed(&txn, state, &item, server_id, origin).await? {
-                Some(execution) => task.execution = Some(execution),
-                None => {
-                    txn.commit().await?;
-                    return Ok(Claim::Refused);
-                }
-            }
-        }
-    }
-    txn.commit().await?;
-    Ok(Claim::Taken(Box::new(task)))
+    Ok(Some(active.update(uow).await?))
 }
 
 /// 409 when the lease has ended (expired, reclaimed or finished), 403 when another server
@@ -347,44 +294,12 @@ pub async fn heartbeat(
     })
 }
 
-/// Takes back the work of leases that ran out. Returns how many.
-pub async fn reap_expired_leases(state: &AppState) -> ApiResult<usize> {
-    let txn = state.begin().await?;
-    let mut query = work_item::Entity::find()
+/// Leases that ran out, locked inside `uow` for the caller to take back (a batch at a time).
+pub async fn expired_leases(uow: &UnitOfWork) -> ApiResult<Vec<work_item::Model>> {
+    let query = work_item::Entity::find()
         .filter(work_item::Column::Status.eq(WorkStatus::Leased))
         .filter(work_item::Column::LeaseExpiresAt.lt(Utc::now()))
         .order_by_asc(work_item::Column::Id)
         .limit(100);
-    query = db::locked_or_skipped(query, &txn);
-    let expired = query.all(&txn).await?;
-    let count = expired.len();
-    for item in expired {
-        match item.kind {
-            TaskKind::Assessment => assessments::service::lease_expired(&txn, state, item).await?,
-            TaskKind::Execution => executions::service::lease_expired(&txn, state, item).await?,
-        }
-    }
-    txn.commit().await?;
-    if count > 0 {
-        state.recorder.lease_expired(count);
-    }
-    Ok(count)
-}
-
-/// Runs the housekeeping of the workflow about once a second: expired leases, and
-/// proposals nobody decided in time.
-pub fn spawn_reaper(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(err) = reap_expired_leases(&state).await {
-                tracing::warn!(error = ?err, "reclaiming expired leases failed");
-            }
-            if let Err(err) = crate::remediations::service::expire_due(&state).await {
-                tracing::warn!(error = ?err, "expiring proposals failed");
-            }
-        }
-    });
+    Ok(db::locked_or_skipped(query, uow).all(uow).await?)
 }
