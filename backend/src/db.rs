@@ -139,6 +139,27 @@ impl ConnectionTrait for UnitOfWork {
     }
 }
 
+/// Reads a JSON text column. JSON the coordinator stored that no longer parses is corrupt
+/// data: an error to look into, never an empty value that hides it.
+pub fn json_column<T: serde::de::DeserializeOwned>(
+    text: &str,
+    column: &str,
+) -> crate::error::ApiResult<T> {
+    serde_json::from_str(text).map_err(|err| {
+        crate::error::ApiError::internal(anyhow::anyhow!(
+            "stored {column} is not valid JSON: {err}"
+        ))
+    })
+}
+
+/// Reads a nullable JSON text column.
+pub fn json_column_opt<T: serde::de::DeserializeOwned>(
+    text: Option<&str>,
+    column: &str,
+) -> crate::error::ApiResult<Option<T>> {
+    text.map(|t| json_column(t, column)).transpose()
+}
+
 /// Begins a raw write transaction. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`), so a command that reads before it writes waits its turn instead of
 /// failing with a busy snapshot. Commands use a `UnitOfWork`, which wraps one.

@@ -495,7 +495,7 @@ pub async fn request_follow_up(
     Ok(created.id)
 }
 
-pub fn to_wire(model: Model) -> Assessment {
+pub fn to_wire(model: Model) -> ApiResult<Assessment> {
     let review = match (model.review_decision, model.reviewed_by, model.reviewed_at) {
         (Some(decision), Some(reviewed_by), Some(reviewed_at)) => Some(Review {
             decision,
@@ -505,13 +505,13 @@ pub fn to_wire(model: Model) -> Assessment {
         }),
         _ => None,
     };
-    Assessment {
+    Ok(Assessment {
         assessment_id: model.id,
         machine_id: model.machine_id,
         request_id: model.request_id,
         assessment_type: model.assessment_type,
-        options: serde_json::from_str(&model.options).unwrap_or_default(),
-        target_servers: serde_json::from_str(&model.target_servers).unwrap_or_default(),
+        options: db::json_column(&model.options, "options")?,
+        target_servers: db::json_column(&model.target_servers, "target_servers")?,
         status: model.status,
         status_detail: model.status_detail,
         requested_by: model.requested_by,
@@ -519,17 +519,17 @@ pub fn to_wire(model: Model) -> Assessment {
         correlation_id: model.correlation_id,
         requires_approval: true,
         auto_executed: false,
-        results: model.results.and_then(|r| serde_json::from_str(&r).ok()),
+        results: db::json_column_opt(model.results.as_deref(), "results")?,
         review,
         follows_execution: model.follows_execution_id,
         created_at: model.created_at,
         updated_at: model.updated_at,
         completed_at: model.completed_at,
-    }
+    })
 }
 
 pub async fn get(state: &AppState, wanted: &AssessmentRef) -> ApiResult<Assessment> {
-    resolve(&state.db, wanted).await.map(to_wire)
+    resolve(&state.db, wanted).await.and_then(to_wire)
 }
 
 /// The assessment a client names: a number is the coordinator's id; a string is first the
@@ -621,7 +621,7 @@ pub async fn list(state: &AppState, query: &AssessmentQuery) -> ApiResult<Assess
         .await?;
     Ok(AssessmentPage {
         success: true,
-        assessments: rows.into_iter().map(to_wire).collect(),
+        assessments: rows.into_iter().map(to_wire).collect::<ApiResult<_>>()?,
         total,
         page: offset / page_size + 1,
         page_size,
@@ -669,8 +669,8 @@ pub async fn claimed(
         assessment_id: updated.id,
         machine_id: updated.machine_id,
         assessment_type: updated.assessment_type,
-        options: serde_json::from_str(&updated.options).unwrap_or_default(),
-        target_servers: serde_json::from_str(&updated.target_servers).unwrap_or_default(),
+        options: db::json_column(&updated.options, "options")?,
+        target_servers: db::json_column(&updated.target_servers, "target_servers")?,
         correlation_id: updated.correlation_id,
     })
 }
@@ -806,7 +806,7 @@ pub async fn report_results(
     )
     .await?;
     txn.commit().await?;
-    Ok(to_wire(updated))
+    to_wire(updated)
 }
 
 /// An approver accepts or rejects the results, with a fresh approval token of their own.
@@ -858,5 +858,5 @@ pub async fn review(
     )
     .await?;
     txn.commit().await?;
-    Ok(to_wire(updated))
+    to_wire(updated)
 }

@@ -132,7 +132,7 @@ pub fn to_wire(model: Model) -> ApiResult<Execution> {
             rolled_back: count(&actions, ActionStatus::RolledBack),
         },
         actions,
-        report: model.report.and_then(|r| serde_json::from_str(&r).ok()),
+        report: db::json_column_opt(model.report.as_deref(), "report")?,
         payload_digest: model.payload_digest,
         installer: model.installer,
         reassessment_id: model.reassessment_id,

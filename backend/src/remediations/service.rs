@@ -6,6 +6,7 @@ use super::risk;
 use crate::approvals::entity::approval;
 use crate::audit::{Origin, record};
 use crate::auth::principal::Requester;
+use crate::db;
 use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::executions::entity as execution;
@@ -270,7 +271,7 @@ fn to_wire(
         machine_id: model.machine_id,
         status,
         priority: model.priority,
-        issues: serde_json::from_str(&model.issues).unwrap_or_default(),
+        issues: db::json_column(&model.issues, "issues")?,
         proposed_actions: stored.iter().map(actions::masked).collect(),
         rollback_plan: model.rollback_plan,
         payload_digest: model.payload_digest,

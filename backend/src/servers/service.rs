@@ -6,6 +6,7 @@ use crate::audit::{Actor, Origin, record};
 use crate::auth::Principal;
 use crate::auth::principal::Registrar;
 use crate::auth::secrets::{self, SecretKind};
+use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
@@ -45,22 +46,18 @@ fn status_of(
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(text: Option<&str>) -> Option<T> {
-    text.and_then(|t| serde_json::from_str(t).ok())
-}
-
-fn to_wire(model: server::Model, state: &AppState, now: DateTime<Utc>) -> Server {
-    let health: Option<HealthReport> = parse_json(model.health.as_deref());
+fn to_wire(model: server::Model, state: &AppState, now: DateTime<Utc>) -> ApiResult<Server> {
+    let health: Option<HealthReport> = db::json_column_opt(model.health.as_deref(), "health")?;
     let status = status_of(
         &model,
         health.as_ref(),
         now,
         state.config.server_unreachable_after,
     );
-    Server {
-        capabilities: parse_json(Some(&model.capabilities)).unwrap_or_default(),
-        tools: parse_json(Some(&model.tools)).unwrap_or_default(),
-        contact: parse_json::<Contact>(model.contact.as_deref()),
+    Ok(Server {
+        capabilities: db::json_column(&model.capabilities, "capabilities")?,
+        tools: db::json_column(&model.tools, "tools")?,
+        contact: db::json_column_opt::<Contact>(model.contact.as_deref(), "contact")?,
         health,
         status,
         id: model.id,
@@ -70,7 +67,7 @@ fn to_wire(model: server::Model, state: &AppState, now: DateTime<Utc>) -> Server
         last_seen_at: model.last_seen_at,
         registered_at: model.registered_at,
         updated_at: model.updated_at,
-    }
+    })
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
@@ -87,13 +84,16 @@ pub async fn list(state: &AppState, query: &ServerQuery) -> ApiResult<Vec<Server
         find = find.filter(server::Column::Kind.eq(kind));
     }
     // Status depends on the clock as well as the row, so it is filtered after reading.
-    Ok(find
+    let servers = find
         .order_by_asc(server::Column::MachineId)
         .order_by_asc(server::Column::Id)
         .all(&state.db)
         .await?
         .into_iter()
         .map(|m| to_wire(m, state, now))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(servers
+        .into_iter()
         .filter(|s| query.status.is_none_or(|status| s.status == status))
         .collect())
 }
@@ -141,7 +141,7 @@ pub async fn get(state: &AppState, id: &ServerId) -> ApiResult<Server> {
         .one(&state.db)
         .await?
         .map(|m| to_wire(m, state, Utc::now()))
-        .ok_or_else(|| ApiError::not_found(format!("server `{id}`")))
+        .ok_or_else(|| ApiError::not_found(format!("server `{id}`")))?
 }
 
 #[tracing::instrument(skip_all)]
@@ -391,7 +391,8 @@ pub async fn ping(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("server `{id}`")))?;
-    let previous_health: Option<HealthReport> = parse_json(current.health.as_deref());
+    let previous_health: Option<HealthReport> =
+        db::json_column_opt(current.health.as_deref(), "health")?;
     let before = status_of(&current, previous_health.as_ref(), now, window);
     let health = request.health.or(previous_health);
     let mut active = current.clone().into_active_model();

@@ -65,12 +65,11 @@ pub async fn enqueue(conn: &UnitOfWork, work: NewWork) -> ApiResult<TaskId> {
 }
 
 /// What a server offers: its tools (compliance) or capabilities (installer).
-fn offered(server: &server::Model) -> Vec<String> {
-    let field = match server.kind {
-        ServerKind::Compliance => &server.tools,
-        ServerKind::Installer => &server.capabilities,
-    };
-    serde_json::from_str(field).unwrap_or_default()
+fn offered(server: &server::Model) -> ApiResult<Vec<String>> {
+    match server.kind {
+        ServerKind::Compliance => db::json_column(&server.tools, "tools"),
+        ServerKind::Installer => db::json_column(&server.capabilities, "capabilities"),
+    }
 }
 
 fn kinds_for(kind: ServerKind) -> &'static [TaskKind] {
@@ -138,7 +137,7 @@ pub async fn lease_next(
         .one(uow)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the server is no longer registered"))?;
-    let offered = offered(&server);
+    let offered = offered(&server)?;
     // A server that claims is alive, whether or not it also pings.
     server::Entity::update_many()
         .col_expr(server::Column::LastSeenAt, Expr::value(Utc::now()))
