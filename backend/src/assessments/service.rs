@@ -3,9 +3,9 @@
 use super::entity::{self as assessment, Model};
 use super::lifecycle::{self, Event};
 use crate::audit::{Origin, record};
-use crate::auth::Principal;
 use crate::auth::approval_tokens::{self as tokens, Purpose};
 use crate::auth::principal::Requester;
+use crate::auth::principal::ServerCaller;
 use crate::db;
 use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
@@ -753,21 +753,12 @@ fn check_results(results: &AssessmentResults) -> ApiResult<()> {
 #[tracing::instrument(skip_all, fields(assessment = %id))]
 pub async fn report_results(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     origin: &Origin,
     id: AssessmentId,
     results: AssessmentResults,
 ) -> ApiResult<Assessment> {
-    let Principal::Server {
-        id: server,
-        machine,
-        ..
-    } = principal
-    else {
-        return Err(ApiError::forbidden(
-            "only the compliance server running it reports results",
-        ));
-    };
+    let (server, machine) = (&caller.id, &caller.machine);
     check_results(&results)?;
     let txn = state.begin().await?;
     let current = db::locked(assessment::Entity::find_by_id(id), &txn)

@@ -3,8 +3,8 @@
 use super::entity::{self as execution, Model};
 use crate::approvals::entity::approval;
 use crate::audit::{Origin, record};
-use crate::auth::Principal;
 use crate::auth::approval_tokens::{self as tokens, Purpose};
+use crate::auth::principal::ServerCaller;
 use crate::db;
 use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
@@ -22,7 +22,7 @@ use coordinator_api::executions::{
 };
 use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::work::{ExecutionTask, TaskKind};
-use coordinator_api::{AssessmentId, ExecutionId, MachineId, ServerId, ServerKind, UserId};
+use coordinator_api::{AssessmentId, ExecutionId, ServerId, ServerKind, UserId};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -497,15 +497,6 @@ pub async fn lease_expired(
     Ok(())
 }
 
-fn installer_of(principal: &Principal) -> ApiResult<(&ServerId, &MachineId)> {
-    match principal {
-        Principal::Server { id, machine, .. } => Ok((id, machine)),
-        Principal::User { .. } => Err(ApiError::forbidden(
-            "only the installer running it reports on an execution",
-        )),
-    }
-}
-
 fn check_message(message: &Option<String>) -> ApiResult<()> {
     if message
         .as_ref()
@@ -529,11 +520,11 @@ struct Reported {
 async fn reported_on(
     txn: &UnitOfWork,
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     id: ExecutionId,
     digest: &str,
 ) -> ApiResult<Reported> {
-    let (server, machine) = installer_of(principal)?;
+    let (server, machine) = (&caller.id, &caller.machine);
     let execution = db::locked(execution::Entity::find_by_id(id), txn)
         .one(txn)
         .await?
@@ -574,7 +565,7 @@ async fn reported_on(
 #[tracing::instrument(skip_all, fields(execution = %id))]
 pub async fn progress(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     origin: &Origin,
     id: ExecutionId,
     request: ProgressRequest,
@@ -585,7 +576,7 @@ pub async fn progress(
         execution: current,
         secrets,
         ..
-    } = reported_on(&txn, state, principal, id, &request.payload_digest).await?;
+    } = reported_on(&txn, state, caller, id, &request.payload_digest).await?;
     let message = request.message.as_deref().map(|m| redact(m, &secrets));
     let mut actions = progress_of(&current)?;
     let action = actions
@@ -643,7 +634,7 @@ pub struct FollowUp {
 #[tracing::instrument(skip_all, fields(execution = %id))]
 pub async fn complete(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     origin: &Origin,
     id: ExecutionId,
     request: CompleteRequest,
@@ -659,7 +650,7 @@ pub async fn complete(
         execution: current,
         lease,
         secrets,
-    } = reported_on(&txn, state, principal, id, &request.payload_digest).await?;
+    } = reported_on(&txn, state, caller, id, &request.payload_digest).await?;
     let origin = origin.correlated(&current.correlation_id);
     let unfinished: Vec<String> = progress_of(&current)?
         .into_iter()

@@ -6,7 +6,7 @@
 //! nothing of what its items are about: `workflow::queue` hands them out and takes them back.
 
 use super::entity::{self as work_item, WorkStatus};
-use crate::auth::Principal;
+use crate::auth::principal::ServerCaller;
 use crate::db;
 use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
@@ -79,13 +79,6 @@ fn kinds_for(kind: ServerKind) -> &'static [TaskKind] {
     }
 }
 
-fn server_of(principal: &Principal) -> ApiResult<(ServerId, ServerKind, MachineId)> {
-    match principal {
-        Principal::Server { id, kind, machine } => Ok((id.clone(), *kind, machine.clone())),
-        Principal::User { .. } => Err(ApiError::forbidden("only servers claim work")),
-    }
-}
-
 /// A claim, checked against the queue's limits: who claims, which kinds of work it may be
 /// given, for how long, and how long it waits for some.
 pub struct Claimant {
@@ -96,8 +89,8 @@ pub struct Claimant {
 }
 
 /// Checks a claim. `None` when the server can do none of the kinds it asked for.
-pub fn claimant(principal: &Principal, request: &ClaimRequest) -> ApiResult<Option<Claimant>> {
-    let (server, server_kind, _) = server_of(principal)?;
+pub fn claimant(caller: &ServerCaller, request: &ClaimRequest) -> ApiResult<Option<Claimant>> {
+    let (server, server_kind) = (caller.id.clone(), caller.kind);
     let lease_seconds = request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS);
     if !(1..=MAX_LEASE_SECONDS).contains(&lease_seconds) {
         return Err(ApiError::validation(format!(
@@ -246,17 +239,17 @@ pub async fn requeue(txn: &UnitOfWork, item: work_item::Model) -> ApiResult<()> 
 #[tracing::instrument(skip_all, fields(task = %task_id))]
 pub async fn heartbeat(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     task_id: TaskId,
     request: HeartbeatRequest,
 ) -> ApiResult<HeartbeatResponse> {
-    let (server_id, _, machine) = server_of(principal)?;
+    let (server_id, machine) = (caller.id.clone(), &caller.machine);
     let txn = state.begin().await?;
     let item = work_item::Entity::find_by_id(task_id)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("task {task_id}")))?;
-    if item.machine_id != machine {
+    if item.machine_id != *machine {
         return Err(ApiError::forbidden(format!(
             "task {task_id} is work for machine `{}`; a server on machine `{machine}` cannot hold it",
             item.machine_id

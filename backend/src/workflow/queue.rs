@@ -1,7 +1,7 @@
 //! Handing out queued work and taking back work whose lease ran out.
 
 use crate::audit::Origin;
-use crate::auth::Principal;
+use crate::auth::principal::ServerCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::work::entity as work_item;
@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 #[tracing::instrument(skip_all)]
 pub async fn claim(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     origin: &Origin,
     request: ClaimRequest,
 ) -> ApiResult<Option<Task>> {
-    let Some(claimant) = work::claimant(principal, &request)? else {
+    let Some(claimant) = work::claimant(caller, &request)? else {
         return Ok(None);
     };
     let deadline = Instant::now() + claimant.wait;

@@ -2,7 +2,7 @@
 
 use crate::assessments::service as assessments;
 use crate::audit::Origin;
-use crate::auth::Principal;
+use crate::auth::principal::ServerCaller;
 use crate::error::ApiResult;
 use crate::executions::service::{self as executions, FollowUp};
 use crate::state::AppState;
@@ -13,7 +13,7 @@ use coordinator_api::executions::{CompleteRequest, Execution};
 /// queues the re-assessment of the MCP servers its actions touched, requested by `workflow`.
 pub async fn complete(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     origin: &Origin,
     id: ExecutionId,
     request: CompleteRequest,
@@ -21,7 +21,7 @@ pub async fn complete(
     let requester = Origin::system("workflow");
     executions::complete(
         state,
-        principal,
+        caller,
         origin,
         id,
         request,
