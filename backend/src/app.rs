@@ -70,11 +70,11 @@ impl Application {
         chain::spawn_sealer(
             state.db.clone(),
             state.audit_key.clone(),
-            state.sealer.clone(),
+            state.wakeups.sealer.clone(),
             SEAL_INTERVAL,
         );
         spawn_housekeeping(state.clone());
-        work::service::spawn_reaper(state.clone());
+        crate::workflow::queue::spawn_reaper(state.clone());
         events::hub::spawn_relay(state.clone());
         monitoring::sampler::spawn(state.clone());
         alerts::service::load_file(&state).await?;

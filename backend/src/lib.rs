@@ -24,6 +24,7 @@ pub mod state;
 pub mod telemetry;
 pub mod users;
 pub mod work;
+pub mod workflow;
 
 pub use app::Application;
 pub use config::Config;

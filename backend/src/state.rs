@@ -4,13 +4,13 @@ use crate::audit::AuditKey;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{Config, secret_bytes};
+use crate::db::{UnitOfWork, Wakeups};
 use crate::events::EventHub;
 use crate::monitoring::Recorder;
 use crate::remediations::sealing::EnvSealer;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,15 +19,11 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub audit_key: AuditKey,
     pub throttle: Arc<LoginThrottle>,
-    /// Wakes the audit sealer after a commit.
-    pub sealer: Arc<Notify>,
+    /// Fired by commits: the audit sealer, the event relay, long-polling claimers.
+    pub wakeups: Wakeups,
     pub env_sealer: Arc<EnvSealer>,
-    /// Wakes long-polling claimers when work is queued.
-    pub work_available: Arc<Notify>,
     /// Subscribers of live events in this process.
     pub events: EventHub,
-    /// Wakes the event relay after a commit that wrote audit rows.
-    pub events_wake: Arc<Notify>,
     /// WebSocket subscribers dropped for falling behind.
     pub dropped_slow_consumers: Arc<AtomicU64>,
     pub recorder: Arc<Recorder>,
@@ -47,29 +43,22 @@ impl AppState {
             jwt: Arc::new(jwt),
             audit_key,
             throttle: Arc::new(throttle),
-            sealer: Arc::new(Notify::new()),
+            wakeups: Wakeups::default(),
             env_sealer: Arc::new(EnvSealer::new(secret_bytes(&config.encryption_key))),
-            work_available: Arc::new(Notify::new()),
             events: EventHub::default(),
-            events_wake: Arc::new(Notify::new()),
             dropped_slow_consumers: Arc::new(AtomicU64::new(0)),
             recorder: Arc::new(Recorder::new()),
             config: Arc::new(config),
         }
     }
 
-    /// Called after a transaction that wrote audit rows has committed.
-    pub fn audited(&self) {
-        self.sealer.notify_one();
-        self.events_wake.notify_one();
+    /// Begins the transaction of one command; its commit wakes whoever waits for what it
+    /// wrote.
+    pub async fn begin(&self) -> Result<UnitOfWork, sea_orm::DbErr> {
+        UnitOfWork::begin(&self.db, &self.wakeups).await
     }
 
     pub fn metrics_dropped_slow_consumer(&self) {
         self.dropped_slow_consumers.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Called after a transaction that queued work has committed.
-    pub fn work_queued(&self) {
-        self.work_available.notify_waiters();
     }
 }

@@ -1,9 +1,11 @@
 //! The audit log: reading, exporting and verifying it.
 
-use crate::AuditLogId;
+use crate::events::Channel;
 use crate::wire_enum;
+use crate::{AssessmentId, AuditLogId, EnrollmentKeyId, ExecutionId, ProposalId, ServerId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use utoipa::{IntoParams, ToSchema};
 
 wire_enum! {
@@ -26,6 +28,135 @@ wire_enum! {
         Denied = "denied",
         /// Attempted and rejected (invalid input, conflict) or failed.
         Failure = "failure",
+    }
+}
+
+wire_enum! {
+    /// What an audit row records: the `action` of every row the coordinator writes.
+    pub enum AuditAction {
+        AdminBootstrapped = "admin_bootstrapped",
+        LoginSucceeded = "login_succeeded",
+        /// A wrong username or password.
+        LoginFailed = "login_failed",
+        Logout = "logout",
+        UserCreated = "user_created",
+        UserUpdated = "user_updated",
+        /// A request refused for lack of credentials or permission (401, 403).
+        AccessDenied = "access_denied",
+        /// A request refused for coming too often (429).
+        RateLimited = "rate_limited",
+        /// A request read and refused: a conflict, an expired token, invalid input.
+        RequestRejected = "request_rejected",
+        EnrollmentKeyCreated = "enrollment_key_created",
+        ServerRegistered = "server_registered",
+        ServerReregistered = "server_reregistered",
+        ServerStatusChanged = "server_status_changed",
+        ServerDeleted = "server_deleted",
+        AssessmentRequested = "assessment_requested",
+        AssessmentClaimed = "assessment_claimed",
+        AssessmentResultsReported = "assessment_results_reported",
+        AssessmentReviewed = "assessment_reviewed",
+        AssessmentFailed = "assessment_failed",
+        /// A lease ran out and its work went back to the queue.
+        LeaseExpired = "lease_expired",
+        RemediationProposed = "remediation_proposed",
+        ApprovalTokenIssued = "approval_token_issued",
+        /// One approver's decision that left the proposal pending.
+        ApprovalRecorded = "approval_recorded",
+        /// The decision that completed the quorum.
+        RemediationApproved = "remediation_approved",
+        RemediationRejected = "remediation_rejected",
+        ProposalExpired = "proposal_expired",
+        ExecutionReleased = "execution_released",
+        ExecutionClaimed = "execution_claimed",
+        /// Not handed out: the stored actions no longer match what was approved.
+        ExecutionRefused = "execution_refused",
+        ExecutionProgress = "execution_progress",
+        ExecutionCompleted = "execution_completed",
+        ExecutionInterrupted = "execution_interrupted",
+        ReassessmentRequested = "reassessment_requested",
+        AlertRuleCreated = "alert_rule_created",
+        AlertRuleUpdated = "alert_rule_updated",
+        AlertRuleDeleted = "alert_rule_deleted",
+        AlertRaised = "alert_raised",
+        AlertResolved = "alert_resolved",
+        AuditExported = "audit_exported",
+        AuditPruned = "audit_pruned",
+    }
+}
+
+/// What an audit row is about; written as `kind:id` (`execution:7`, `server:ws-07-installer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditTarget {
+    Assessment(AssessmentId),
+    Proposal(ProposalId),
+    Execution(ExecutionId),
+    Server(ServerId),
+    EnrollmentKey(EnrollmentKeyId),
+    User(UserId),
+    ApprovalToken(i64),
+    Alert(i64),
+    AlertRule(i64),
+    /// The audit log itself: exports and pruning.
+    AuditLog,
+    /// The path of a request that was refused before it reached anything.
+    Path(String),
+}
+
+impl AuditTarget {
+    /// Reads a stored target back. Anything that is not `kind:id` of a known kind (a path,
+    /// or a row written by an older version) stays text.
+    pub fn parse(text: &str) -> Self {
+        let typed = text.split_once(':').and_then(|(kind, id)| {
+            let number = || id.parse::<i64>().ok();
+            Some(match kind {
+                "assessment" => Self::Assessment(AssessmentId(number()?)),
+                "proposal" => Self::Proposal(ProposalId(number()?)),
+                "execution" => Self::Execution(ExecutionId(number()?)),
+                "server" => Self::Server(ServerId::parse(id).ok()?),
+                "enrollment_key" => Self::EnrollmentKey(EnrollmentKeyId(number()?)),
+                "user" => Self::User(UserId(number()?)),
+                "approval_token" => Self::ApprovalToken(number()?),
+                "alert" => Self::Alert(number()?),
+                "alert_rule" => Self::AlertRule(number()?),
+                _ => return None,
+            })
+        });
+        match typed {
+            Some(target) => target,
+            None if text == "audit_log" => Self::AuditLog,
+            None => Self::Path(text.to_owned()),
+        }
+    }
+
+    /// The live channel of rows about this target, besides `audit`.
+    pub fn channel(&self) -> Option<Channel> {
+        match self {
+            Self::Assessment(_) => Some(Channel::Assessments),
+            Self::Proposal(_) => Some(Channel::Remediations),
+            Self::Execution(_) => Some(Channel::Executions),
+            Self::Server(_) | Self::EnrollmentKey(_) => Some(Channel::Servers),
+            Self::Alert(_) => Some(Channel::Alerts),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AuditTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Assessment(id) => write!(f, "assessment:{id}"),
+            Self::Proposal(id) => write!(f, "proposal:{id}"),
+            Self::Execution(id) => write!(f, "execution:{id}"),
+            Self::Server(id) => write!(f, "server:{id}"),
+            Self::EnrollmentKey(id) => write!(f, "enrollment_key:{id}"),
+            Self::User(id) => write!(f, "user:{id}"),
+            Self::ApprovalToken(id) => write!(f, "approval_token:{id}"),
+            Self::Alert(id) => write!(f, "alert:{id}"),
+            Self::AlertRule(id) => write!(f, "alert_rule:{id}"),
+            Self::AuditLog => f.write_str("audit_log"),
+            Self::Path(path) => f.write_str(path),
+        }
     }
 }
 
@@ -246,5 +377,48 @@ pub mod dates {
                     .to_string();
             assert!(err.starts_with("endDate: `soon`"), "{err}");
         }
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    #[test]
+    fn targets_read_back_as_written() {
+        let targets = [
+            AuditTarget::Assessment(AssessmentId(7)),
+            AuditTarget::Proposal(ProposalId(8)),
+            AuditTarget::Execution(ExecutionId(9)),
+            AuditTarget::Server(ServerId::parse("ws-07-installer").unwrap()),
+            AuditTarget::EnrollmentKey(EnrollmentKeyId(1)),
+            AuditTarget::User(UserId(2)),
+            AuditTarget::ApprovalToken(3),
+            AuditTarget::Alert(4),
+            AuditTarget::AlertRule(5),
+            AuditTarget::AuditLog,
+            AuditTarget::Path("/api/v1/users".to_owned()),
+        ];
+        for target in targets {
+            assert_eq!(AuditTarget::parse(&target.to_string()), target);
+        }
+        assert_eq!(
+            AuditTarget::parse("execution:x"),
+            AuditTarget::Path("execution:x".to_owned())
+        );
+    }
+
+    #[test]
+    fn each_target_kind_has_its_channel() {
+        assert_eq!(
+            AuditTarget::parse("proposal:1").channel(),
+            Some(Channel::Remediations)
+        );
+        assert_eq!(
+            AuditTarget::parse("enrollment_key:1").channel(),
+            Some(Channel::Servers)
+        );
+        assert_eq!(AuditTarget::parse("user:1").channel(), None);
+        assert_eq!(AuditTarget::parse("/api/v1/users").channel(), None);
     }
 }

@@ -40,18 +40,16 @@ impl Channel {
 
     /// The channel an audit row belongs to besides `audit`, from its action and target.
     pub fn of(action: &str, target: Option<&str>) -> Option<Channel> {
-        if action.starts_with("approval") {
+        use crate::audit::{AuditAction, AuditTarget};
+        // Decisions and the tokens that make them are about a proposal, but their readers
+        // follow approvals.
+        if matches!(
+            action.parse(),
+            Ok(AuditAction::ApprovalRecorded | AuditAction::ApprovalTokenIssued)
+        ) {
             return Some(Channel::Approvals);
         }
-        let kind = target?.split_once(':')?.0;
-        match kind {
-            "assessment" => Some(Channel::Assessments),
-            "proposal" => Some(Channel::Remediations),
-            "execution" => Some(Channel::Executions),
-            "server" | "enrollment_key" => Some(Channel::Servers),
-            "alert" => Some(Channel::Alerts),
-            _ => None,
-        }
+        AuditTarget::parse(target?).channel()
     }
 }
 

@@ -32,9 +32,33 @@ wire_enum! {
     }
 }
 
-wire_enum! {
-    /// One thing a caller may be allowed to do.
-    pub enum Permission {
+/// Declares `Permission` and, for each of its variants, a marker type of the same name in
+/// `marker`, so a route states what it needs in its signature from the same list.
+macro_rules! permission_table {
+    ( $( $(#[$vdoc:meta])* $variant:ident = $text:literal ),+ $(,)? ) => {
+        wire_enum! {
+            /// One thing a caller may be allowed to do.
+            pub enum Permission { $( $(#[$vdoc])* $variant = $text ),+ }
+        }
+
+        /// One type per permission, for extractors such as the backend's `Authorized<P>`.
+        pub mod marker {
+            /// A permission named at the type level.
+            pub trait Required {
+                const PERMISSION: super::Permission;
+            }
+            $(
+                $(#[$vdoc])*
+                pub struct $variant;
+                impl Required for $variant {
+                    const PERMISSION: super::Permission = super::Permission::$variant;
+                }
+            )+
+        }
+    };
+}
+
+permission_table! {
         /// Read the server registry.
         ViewServers = "view_servers",
         /// Create enrollment keys, register and delete servers.
@@ -67,7 +91,6 @@ wire_enum! {
         ReportHealth = "report_health",
         /// Claim work from the queue and report on it (servers only).
         ClaimWork = "claim_work",
-    }
 }
 
 use Permission::*;

@@ -5,12 +5,12 @@
 use super::condition::Condition;
 use super::entity::{alert, alert_rule};
 use crate::audit::{Origin, record};
-use crate::db;
 use crate::monitoring::entity as sample;
 use crate::monitoring::recorder::COORDINATOR;
 use crate::state::AppState;
 use chrono::Utc;
 use coordinator_api::alerts::{AlertMetric, AlertStatus};
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::servers::ServerStatus;
 use sea_orm::{
@@ -88,7 +88,7 @@ struct Notice {
 /// Evaluates every rule once.
 pub async fn evaluate(state: &AppState) -> anyhow::Result<()> {
     let values = measure(state).await?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -124,7 +124,7 @@ pub async fn evaluate(state: &AppState) -> anyhow::Result<()> {
                 }
                 .insert(&txn)
                 .await?;
-                Some(("alert_raised", raised.id))
+                Some((AuditAction::AlertRaised, raised.id))
             }
             (false, Some(firing)) => {
                 let id = firing.id;
@@ -132,7 +132,7 @@ pub async fn evaluate(state: &AppState) -> anyhow::Result<()> {
                 active.status = Set(AlertStatus::Resolved);
                 active.resolved_at = Set(Some(now));
                 active.update(&txn).await?;
-                Some(("alert_resolved", id))
+                Some((AuditAction::AlertResolved, id))
             }
             _ => None,
         };
@@ -145,11 +145,11 @@ pub async fn evaluate(state: &AppState) -> anyhow::Result<()> {
             &state.audit_key,
             origin
                 .entry(action)
-                .target(format!("alert:{alert_id}"))
+                .target(AuditTarget::Alert(alert_id))
                 .details(details.clone()),
         )
         .await?;
-        if action == "alert_raised" {
+        if action == AuditAction::AlertRaised {
             tracing::warn!(rule = %rule.name, value, "alert raised: {}", rule.condition);
         } else {
             tracing::info!(rule = %rule.name, value, "alert resolved: {}", rule.condition);
@@ -162,7 +162,6 @@ pub async fn evaluate(state: &AppState) -> anyhow::Result<()> {
         }
     }
     txn.commit().await?;
-    state.audited();
     for notice in notices {
         tokio::spawn(post_with_retries(notice));
     }

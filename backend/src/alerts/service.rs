@@ -3,11 +3,11 @@
 use super::condition::Condition;
 use super::entity::{alert, alert_rule};
 use crate::audit::{Origin, record};
-use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::Utc;
 use coordinator_api::alerts::{Alert, AlertQuery, AlertRule, AlertRuleRequest, AlertStatus, rules};
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -70,7 +70,7 @@ pub async fn save(
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let existing = alert_rule::Entity::find()
         .filter(alert_rule::Column::Name.eq(name.as_str()))
         .one(&txn)
@@ -108,11 +108,11 @@ pub async fn save(
         &state.audit_key,
         origin
             .entry(if created {
-                "alert_rule_created"
+                AuditAction::AlertRuleCreated
             } else {
-                "alert_rule_updated"
+                AuditAction::AlertRuleUpdated
             })
-            .target(format!("alert_rule:{}", rule.id))
+            .target(AuditTarget::AlertRule(rule.id))
             .details(json!({
                 "name": rule.name, "condition": condition, "action": rule.action,
                 "severity": rule.severity, "webhook": rule.webhook_url.is_some(),
@@ -120,12 +120,11 @@ pub async fn save(
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok((created, to_wire(rule)))
 }
 
 pub async fn delete(state: &AppState, origin: &Origin, id: i64) -> ApiResult<()> {
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let rule = alert_rule::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -144,8 +143,8 @@ pub async fn delete(state: &AppState, origin: &Origin, id: i64) -> ApiResult<()>
             &txn,
             &state.audit_key,
             origin
-                .entry("alert_resolved")
-                .target(format!("alert:{}", firing.id))
+                .entry(AuditAction::AlertResolved)
+                .target(AuditTarget::Alert(firing.id))
                 .details(details),
         )
         .await?;
@@ -155,13 +154,12 @@ pub async fn delete(state: &AppState, origin: &Origin, id: i64) -> ApiResult<()>
         &txn,
         &state.audit_key,
         origin
-            .entry("alert_rule_deleted")
-            .target(format!("alert_rule:{id}"))
+            .entry(AuditAction::AlertRuleDeleted)
+            .target(AuditTarget::AlertRule(id))
             .details(json!({ "name": rule.name, "condition": rule.condition })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(())
 }
 

@@ -1,8 +1,7 @@
 //! `/auth/approval-token` and `/approvals`.
 
-use super::service;
 use crate::auth::approval_tokens as tokens;
-use crate::auth::principal::{Authorized, perm};
+use crate::auth::principal::{PersonWith, perm};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -35,10 +34,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 )]
 async fn issue_approval_token(
     state: web::Data<AppState>,
-    auth: Authorized<perm::IssueApprovalToken>,
+    auth: PersonWith<perm::IssueApprovalToken>,
     body: web::Json<ApprovalTokenRequest>,
 ) -> ApiResult<HttpResponse> {
-    let issued = tokens::issue(&state, auth.person()?, &auth.origin, body.into_inner()).await?;
+    let issued = tokens::issue(&state, auth.person, &auth.origin, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(issued))
 }
 
@@ -58,10 +57,11 @@ async fn issue_approval_token(
 )]
 async fn decide(
     state: web::Data<AppState>,
-    auth: Authorized<perm::ApproveRemediation>,
+    auth: PersonWith<perm::ApproveRemediation>,
     body: web::Json<ApprovalRequest>,
 ) -> ApiResult<web::Json<ApprovalResponse>> {
     Ok(web::Json(
-        service::decide(&state, auth.person()?, &auth.origin, body.into_inner()).await?,
+        crate::workflow::decisions::decide(&state, auth.person, &auth.origin, body.into_inner())
+            .await?,
     ))
 }

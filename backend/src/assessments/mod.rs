@@ -1,3 +1,4 @@
 pub mod entity;
+pub mod lifecycle;
 pub mod routes;
 pub mod service;

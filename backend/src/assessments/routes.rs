@@ -2,7 +2,7 @@
 
 use super::service;
 use crate::auth::principal::Requester;
-use crate::auth::principal::{Authorized, perm};
+use crate::auth::principal::{Authorized, PersonWith, ServerWith, perm};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -116,13 +116,13 @@ async fn get_assessment(
 )]
 async fn report_results(
     state: web::Data<AppState>,
-    auth: Authorized<perm::ClaimWork>,
+    auth: ServerWith<perm::ClaimWork>,
     id: web::Path<AssessmentId>,
     body: web::Json<AssessmentResults>,
 ) -> ApiResult<web::Json<AssessmentResponse>> {
     let assessment = service::report_results(
         &state,
-        &auth.principal,
+        &auth.server,
         &auth.origin,
         id.into_inner(),
         body.into_inner(),
@@ -150,13 +150,13 @@ async fn report_results(
 )]
 async fn review_assessment(
     state: web::Data<AppState>,
-    auth: Authorized<perm::ReviewAssessment>,
+    auth: PersonWith<perm::ReviewAssessment>,
     id: web::Path<AssessmentId>,
     body: web::Json<ReviewRequest>,
 ) -> ApiResult<web::Json<AssessmentResponse>> {
     let assessment = service::review(
         &state,
-        auth.person()?,
+        auth.person,
         &auth.origin,
         id.into_inner(),
         body.into_inner(),

@@ -1,24 +1,26 @@
 //! Assessment commands and queries.
 
 use super::entity::{self as assessment, Model};
+use super::lifecycle::{self, Event};
 use crate::audit::{Origin, record};
-use crate::auth::Principal;
 use crate::auth::approval_tokens::{self as tokens, Purpose};
 use crate::auth::principal::Requester;
+use crate::auth::principal::ServerCaller;
 use crate::db;
+use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::servers::entity::server;
 use crate::state::AppState;
 use crate::work::entity::{self as work_item, WorkStatus};
 use crate::work::service::{self as work, NewWork};
 use chrono::Utc;
-use coordinator_api::approvals::Decision;
 use coordinator_api::assessments::{
     Assessment, AssessmentOptions, AssessmentPage, AssessmentQuery, AssessmentResults,
     AssessmentStatus, CreateAssessmentRequest, CreateAssessmentResponse, QueuedAssessment, Review,
     ReviewRequest,
 };
 use coordinator_api::audit::ActorType;
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::servers::ASSESSMENT_TOOL;
 use coordinator_api::work::{AssessmentTask, TaskKind};
 use coordinator_api::{
@@ -26,8 +28,8 @@ use coordinator_api::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -256,11 +258,7 @@ struct NewAssessment<'a> {
 }
 
 /// Inserts an assessment and queues it, inside the caller's transaction.
-async fn create(
-    txn: &DatabaseTransaction,
-    state: &AppState,
-    new: NewAssessment<'_>,
-) -> ApiResult<Model> {
+async fn create(txn: &UnitOfWork, state: &AppState, new: NewAssessment<'_>) -> ApiResult<Model> {
     let now = Utc::now();
     let detail = status_detail(
         &new.machine,
@@ -377,7 +375,7 @@ async fn request_new(
     fingerprint: &str,
 ) -> ApiResult<(bool, CreateAssessmentResponse)> {
     let auto_approve_ignored = request.options.auto_approve;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let existing = earlier(&txn, requester.origin, &request.request_id).await?;
     if !existing.is_empty() {
         txn.commit().await?;
@@ -416,8 +414,8 @@ async fn request_new(
             requester
                 .origin
                 .correlated(&correlation_id)
-                .entry("assessment_requested")
-                .target(format!("assessment:{}", assessment.id))
+                .entry(AuditAction::AssessmentRequested)
+                .target(AuditTarget::Assessment(assessment.id))
                 .details(json!({
                     "requestId": request.request_id,
                     "machineId": assessment.machine_id,
@@ -431,8 +429,6 @@ async fn request_new(
         created.push(assessment);
     }
     txn.commit().await?;
-    state.audited();
-    state.work_queued();
     Ok((true, answer(&created, auto_approve_ignored)?))
 }
 
@@ -466,7 +462,7 @@ fn answer(models: &[Model], auto_approve_ignored: bool) -> ApiResult<CreateAsses
 /// Queues the re-assessment of what an execution changed, inside its completion: the same
 /// kind of assessment as the original, of the servers the actions touched, in its story.
 pub async fn request_follow_up(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     origin: &Origin,
     original: AssessmentId,
@@ -499,7 +495,7 @@ pub async fn request_follow_up(
     Ok(created.id)
 }
 
-pub fn to_wire(model: Model) -> Assessment {
+pub fn to_wire(model: Model) -> ApiResult<Assessment> {
     let review = match (model.review_decision, model.reviewed_by, model.reviewed_at) {
         (Some(decision), Some(reviewed_by), Some(reviewed_at)) => Some(Review {
             decision,
@@ -509,13 +505,13 @@ pub fn to_wire(model: Model) -> Assessment {
         }),
         _ => None,
     };
-    Assessment {
+    Ok(Assessment {
         assessment_id: model.id,
         machine_id: model.machine_id,
         request_id: model.request_id,
         assessment_type: model.assessment_type,
-        options: serde_json::from_str(&model.options).unwrap_or_default(),
-        target_servers: serde_json::from_str(&model.target_servers).unwrap_or_default(),
+        options: db::json_column(&model.options, "options")?,
+        target_servers: db::json_column(&model.target_servers, "target_servers")?,
         status: model.status,
         status_detail: model.status_detail,
         requested_by: model.requested_by,
@@ -523,17 +519,17 @@ pub fn to_wire(model: Model) -> Assessment {
         correlation_id: model.correlation_id,
         requires_approval: true,
         auto_executed: false,
-        results: model.results.and_then(|r| serde_json::from_str(&r).ok()),
+        results: db::json_column_opt(model.results.as_deref(), "results")?,
         review,
         follows_execution: model.follows_execution_id,
         created_at: model.created_at,
         updated_at: model.updated_at,
         completed_at: model.completed_at,
-    }
+    })
 }
 
 pub async fn get(state: &AppState, wanted: &AssessmentRef) -> ApiResult<Assessment> {
-    resolve(&state.db, wanted).await.map(to_wire)
+    resolve(&state.db, wanted).await.and_then(to_wire)
 }
 
 /// The assessment a client names: a number is the coordinator's id; a string is first the
@@ -625,7 +621,7 @@ pub async fn list(state: &AppState, query: &AssessmentQuery) -> ApiResult<Assess
         .await?;
     Ok(AssessmentPage {
         success: true,
-        assessments: rows.into_iter().map(to_wire).collect(),
+        assessments: rows.into_iter().map(to_wire).collect::<ApiResult<_>>()?,
         total,
         page: offset / page_size + 1,
         page_size,
@@ -634,7 +630,7 @@ pub async fn list(state: &AppState, query: &AssessmentQuery) -> ApiResult<Assess
 
 /// A compliance server took the assessment of `item`: it is now running there.
 pub async fn claimed(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     item: &work_item::Model,
     server: &ServerId,
@@ -646,9 +642,16 @@ pub async fn claimed(
         .ok_or_else(|| {
             ApiError::internal(anyhow::anyhow!("work item {} has no assessment", item.id))
         })?;
+    let moved = lifecycle::next(
+        current.status,
+        &Event::Claimed {
+            server: server.as_str(),
+        },
+    )
+    .map_err(|why| ApiError::internal(anyhow::anyhow!("assessment {} {why}", current.id)))?;
     let mut active = current.clone().into_active_model();
-    active.status = Set(AssessmentStatus::Running);
-    active.status_detail = Set(Some(format!("assessing on {server}")));
+    active.status = Set(moved.status);
+    active.status_detail = Set(moved.detail);
     active.assigned_server = Set(Some(server.clone()));
     active.updated_at = Set(Utc::now());
     let updated = active.update(txn).await?;
@@ -657,8 +660,8 @@ pub async fn claimed(
         &state.audit_key,
         origin
             .correlated(&updated.correlation_id)
-            .entry("assessment_claimed")
-            .target(format!("assessment:{}", updated.id))
+            .entry(AuditAction::AssessmentClaimed)
+            .target(AuditTarget::Assessment(updated.id))
             .details(json!({ "taskId": item.id, "attempt": item.attempts })),
     )
     .await?;
@@ -666,15 +669,15 @@ pub async fn claimed(
         assessment_id: updated.id,
         machine_id: updated.machine_id,
         assessment_type: updated.assessment_type,
-        options: serde_json::from_str(&updated.options).unwrap_or_default(),
-        target_servers: serde_json::from_str(&updated.target_servers).unwrap_or_default(),
+        options: db::json_column(&updated.options, "options")?,
+        target_servers: db::json_column(&updated.target_servers, "target_servers")?,
         correlation_id: updated.correlation_id,
     })
 }
 
 /// The lease of `item` ran out: queue the assessment again, or give up after enough tries.
 pub async fn lease_expired(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     item: work_item::Model,
 ) -> ApiResult<()> {
@@ -685,35 +688,37 @@ pub async fn lease_expired(
         return work::finish(txn, item, WorkStatus::Failed).await;
     };
     let origin = Origin::system("work-queue").correlated(&current.correlation_id);
-    let exhausted = item.attempts >= item.max_attempts;
     let (task_id, attempts, lost_by) = (item.id, item.attempts, item.leased_by.clone());
+    let moved = lifecycle::next(
+        current.status,
+        &Event::LeaseLost {
+            attempts,
+            max_attempts: item.max_attempts,
+        },
+    )
+    .map_err(|why| ApiError::internal(anyhow::anyhow!("assessment {} {why}", current.id)))?;
+    let exhausted = moved.status == AssessmentStatus::Failed;
+    if exhausted {
+        work::finish(txn, item, WorkStatus::Failed).await?;
+    } else {
+        work::requeue(txn, item).await?;
+    }
     let mut active = current.clone().into_active_model();
     active.assigned_server = Set(None);
     active.updated_at = Set(Utc::now());
-    if exhausted {
-        work::finish(txn, item, WorkStatus::Failed).await?;
-        active.status = Set(AssessmentStatus::Failed);
-        active.status_detail = Set(Some(format!(
-            "no compliance server finished it in {attempts} attempts"
-        )));
-    } else {
-        work::requeue(txn, item).await?;
-        active.status = Set(AssessmentStatus::Pending);
-        active.status_detail = Set(Some(
-            "queued again after a compliance server's lease ran out".to_owned(),
-        ));
-    }
+    active.status = Set(moved.status);
+    active.status_detail = Set(moved.detail);
     active.update(txn).await?;
     record::write(
         txn,
         &state.audit_key,
         origin
             .entry(if exhausted {
-                "assessment_failed"
+                AuditAction::AssessmentFailed
             } else {
-                "lease_expired"
+                AuditAction::LeaseExpired
             })
-            .target(format!("assessment:{}", current.id))
+            .target(AuditTarget::Assessment(current.id))
             .details(json!({ "taskId": task_id, "attempts": attempts, "server": lost_by })),
     )
     .await?;
@@ -748,41 +753,26 @@ fn check_results(results: &AssessmentResults) -> ApiResult<()> {
 #[tracing::instrument(skip_all, fields(assessment = %id))]
 pub async fn report_results(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     origin: &Origin,
     id: AssessmentId,
     results: AssessmentResults,
 ) -> ApiResult<Assessment> {
-    let Principal::Server {
-        id: server,
-        machine,
-        ..
-    } = principal
-    else {
-        return Err(ApiError::forbidden(
-            "only the compliance server running it reports results",
-        ));
-    };
+    let (server, machine) = (&caller.id, &caller.machine);
     check_results(&results)?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let current = db::locked(assessment::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;
     check_machine(&current, machine)?;
     let lease = work::held_lease(&txn, TaskKind::Assessment, id.0, server).await?;
-    if current.status != AssessmentStatus::Running {
-        return Err(ApiError::conflict(format!(
-            "assessment {id} is {}",
-            current.status
-        )));
-    }
+    let moved = lifecycle::next(current.status, &Event::ResultsIn)
+        .map_err(|why| ApiError::conflict(format!("assessment {id} {why}")))?;
     let now = Utc::now();
     let mut active = current.clone().into_active_model();
-    active.status = Set(AssessmentStatus::Completed);
-    active.status_detail = Set(Some(
-        "results in; waiting for an approver's review".to_owned(),
-    ));
+    active.status = Set(moved.status);
+    active.status_detail = Set(moved.detail);
     active.results = Set(Some(
         serde_json::to_string(&results).map_err(ApiError::internal)?,
     ));
@@ -801,14 +791,13 @@ pub async fn report_results(
         &state.audit_key,
         origin
             .correlated(&updated.correlation_id)
-            .entry("assessment_results_reported")
-            .target(format!("assessment:{id}"))
+            .entry(AuditAction::AssessmentResultsReported)
+            .target(AuditTarget::Assessment(id))
             .details(json!({ "summary": results.summary, "nonCompliant": non_compliant })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
-    Ok(to_wire(updated))
+    to_wire(updated)
 }
 
 /// An approver accepts or rejects the results, with a fresh approval token of their own.
@@ -824,17 +813,13 @@ pub async fn review(
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(ApiError::validation("reason must be 1 to 2000 characters"));
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let current = db::locked(assessment::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("assessment {id}")))?;
-    if current.status != AssessmentStatus::Completed {
-        return Err(ApiError::conflict(format!(
-            "assessment {id} is {}; only completed assessments are reviewed",
-            current.status
-        )));
-    }
+    let moved = lifecycle::next(current.status, &Event::Reviewed(request.decision))
+        .map_err(|why| ApiError::conflict(format!("assessment {id} {why}")))?;
     if current.requested_by_type == ActorType::User
         && current.requested_by_user_id == Some(reviewer)
     {
@@ -845,11 +830,8 @@ pub async fn review(
     tokens::redeem(&txn, &request.approval_token, reviewer, Purpose::Review(id)).await?;
     let now = Utc::now();
     let mut active = current.clone().into_active_model();
-    active.status = Set(match request.decision {
-        Decision::Approved => AssessmentStatus::Approved,
-        Decision::Rejected => AssessmentStatus::Rejected,
-    });
-    active.status_detail = Set(None);
+    active.status = Set(moved.status);
+    active.status_detail = Set(moved.detail);
     active.review_decision = Set(Some(request.decision));
     active.review_reason = Set(Some(reason.clone()));
     active.reviewed_by = Set(Some(origin.actor.name.clone()));
@@ -861,12 +843,11 @@ pub async fn review(
         &state.audit_key,
         origin
             .correlated(&updated.correlation_id)
-            .entry("assessment_reviewed")
-            .target(format!("assessment:{id}"))
+            .entry(AuditAction::AssessmentReviewed)
+            .target(AuditTarget::Assessment(id))
             .details(json!({ "decision": request.decision, "reason": reason })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
-    Ok(to_wire(updated))
+    to_wire(updated)
 }

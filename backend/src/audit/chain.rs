@@ -305,7 +305,10 @@ pub async fn verify(db: &DatabaseConnection, key: &AuditKey) -> Result<Verificat
     outcome
 }
 
-pub(super) async fn walk(txn: &DatabaseTransaction, key: &AuditKey) -> Result<Verification, DbErr> {
+pub(super) async fn walk(
+    txn: &impl ConnectionTrait,
+    key: &AuditKey,
+) -> Result<Verification, DbErr> {
     let mut checked = 0u64;
     let mut last_id = None;
     let broken = |id: AuditLogId, reason: &str, checked: u64| Verification {

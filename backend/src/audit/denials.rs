@@ -15,22 +15,22 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, ResponseError, web};
 use coordinator_api::ErrorCode;
-use coordinator_api::audit::AuditResult;
+use coordinator_api::audit::{AuditAction, AuditResult, AuditTarget};
 use serde_json::json;
 
 /// Left in the request by a handler that knows better than the defaults what a refusal
 /// should record.
 #[derive(Debug, Clone)]
 pub struct DenialNote {
-    pub action: &'static str,
+    pub action: AuditAction,
     pub actor: Actor,
 }
 
-fn classify(status: u16) -> Option<(&'static str, AuditResult)> {
+fn classify(status: u16) -> Option<(AuditAction, AuditResult)> {
     match status {
-        401 | 403 => Some(("access_denied", AuditResult::Denied)),
-        429 => Some(("rate_limited", AuditResult::Denied)),
-        409 | 410 | 422 => Some(("request_rejected", AuditResult::Failure)),
+        401 | 403 => Some((AuditAction::AccessDenied, AuditResult::Denied)),
+        429 => Some((AuditAction::RateLimited, AuditResult::Denied)),
+        409 | 410 | 422 => Some((AuditAction::RequestRejected, AuditResult::Failure)),
         _ => None,
     }
 }
@@ -58,18 +58,15 @@ pub async fn audit_denials(
     let origin = meta::origin(&request, &state.config, actor);
     let entry = origin
         .entry(action)
-        .target(request.path().to_owned())
+        .target(AuditTarget::Path(request.path().to_owned()))
         .result(result)
         .details(json!({
             "method": request.method().as_str(),
             "status": response.status().as_u16(),
             "code": code.map(ErrorCode::as_str),
         }));
-    match record::write(&state.db, &state.audit_key, entry).await {
-        Ok(_) => {
-            state.audited();
-            Ok(response.map_into_left_body())
-        }
+    match write_alone(&state, entry).await {
+        Ok(()) => Ok(response.map_into_left_body()),
         Err(err) => {
             // Fail closed: a refusal that cannot be recorded is not answered as if it were.
             let error = ApiError::from(err);
@@ -77,4 +74,14 @@ pub async fn audit_denials(
             Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
         }
     }
+}
+
+/// A refusal changed nothing else: its row is a unit of work of its own.
+async fn write_alone(
+    state: &AppState,
+    entry: record::AuditEntry<'_>,
+) -> Result<(), sea_orm::DbErr> {
+    let uow = state.begin().await?;
+    record::write(&uow, &state.audit_key, entry).await?;
+    uow.commit().await
 }

@@ -1,11 +1,12 @@
-//! Writing audit rows. Every command calls `write` with its own transaction, so the row and
-//! the change commit or roll back together.
+//! Writing audit rows. Every command calls `write` with its own unit of work, so the row and
+//! the change commit or roll back together, and the commit wakes the sealer and the relay.
 
 use super::chain::AuditKey;
 use super::entity::audit_log;
+use crate::db::UnitOfWork;
 use chrono::{DateTime, SubsecRound, Utc};
 use coordinator_api::AuditLogId;
-use coordinator_api::audit::{ActorType, AuditResult};
+use coordinator_api::audit::{ActorType, AuditAction, AuditResult, AuditTarget};
 use sea_orm::{ActiveValue::NotSet, ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::Value;
 
@@ -76,7 +77,7 @@ impl Origin {
     }
 
     /// A successful action by this origin.
-    pub fn entry(&self, action: &'static str) -> AuditEntry<'_> {
+    pub fn entry(&self, action: AuditAction) -> AuditEntry<'_> {
         AuditEntry {
             origin: self,
             action,
@@ -91,15 +92,15 @@ impl Origin {
 #[derive(Debug)]
 pub struct AuditEntry<'a> {
     origin: &'a Origin,
-    action: &'static str,
-    target: Option<String>,
+    action: AuditAction,
+    target: Option<AuditTarget>,
     result: AuditResult,
     details: Value,
 }
 
 impl AuditEntry<'_> {
-    pub fn target(mut self, target: impl Into<String>) -> Self {
-        self.target = Some(target.into());
+    pub fn target(mut self, target: AuditTarget) -> Self {
+        self.target = Some(target);
         self
     }
 
@@ -169,9 +170,9 @@ fn clamp_opt(value: Option<&str>, max: usize) -> Option<String> {
     value.map(|v| clamp(v, max))
 }
 
-/// Writes one row on `conn`, normally the transaction of the change being recorded.
+/// Writes one row in `conn`, the unit of work of the change being recorded.
 pub async fn write(
-    conn: &impl ConnectionTrait,
+    conn: &UnitOfWork,
     key: &AuditKey,
     entry: AuditEntry<'_>,
 ) -> Result<AuditLogId, DbErr> {
@@ -180,7 +181,7 @@ pub async fn write(
     let timestamp = Utc::now().trunc_subsecs(6);
     let origin = entry.origin;
     let actor = clamp(&origin.actor.name, 128);
-    let target = clamp_opt(entry.target.as_deref(), 256);
+    let target = clamp_opt(entry.target.map(|t| t.to_string()).as_deref(), 256);
     let request_id = clamp_opt(origin.request_id.as_deref(), 64);
     let client_address = clamp_opt(origin.client_address.as_deref(), 64);
     let correlation_id = clamp_opt(origin.correlation_id.as_deref(), 128);
@@ -192,7 +193,7 @@ pub async fn write(
         timestamp,
         actor: &actor,
         actor_type: origin.actor.kind,
-        action: entry.action,
+        action: entry.action.as_str(),
         target: target.as_deref(),
         result: entry.result,
         details: &details,
@@ -206,7 +207,7 @@ pub async fn write(
         timestamp: Set(timestamp),
         actor: Set(actor),
         actor_type: Set(origin.actor.kind),
-        action: Set(entry.action.to_owned()),
+        action: Set(entry.action.as_str().to_owned()),
         target: Set(target),
         result: Set(entry.result),
         details: Set(details),
@@ -232,6 +233,7 @@ pub async fn write(
         ))
         .await?;
     }
+    conn.wrote_audit();
     Ok(inserted.last_insert_id)
 }
 

@@ -7,14 +7,14 @@
 //! key, deletes the rows the checkpoint covers (the database's delete guard refuses any
 //! other row) and records what it did. Verification then starts from the checkpoint.
 
-use super::chain::{self, AuditKey};
+use super::chain::{self};
 use super::entity::{audit_log, checkpoint};
 use super::record::{self, Origin};
-use crate::db;
 use crate::state::AppState;
 use chrono::{DateTime, Duration as Days, Utc};
 use coordinator_api::AuditLogId;
 use coordinator_api::audit::AuditResult;
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde_json::json;
 use std::time::Duration;
@@ -55,37 +55,32 @@ pub async fn prune(
     let key = &state.audit_key;
     // Old rows that are still unsealed get their place in the chain first.
     chain::seal_pending(&state.db, key).await?;
-    let outcome = prune_sealed(&state.db, key, before, origin).await;
-    match &outcome {
-        Ok(Some(_)) => state.audited(),
-        Err(PruneError::Broken(id, reason)) => {
-            // Recorded in its own transaction: the pruning one was rolled back.
-            let txn = db::begin_write(&state.db).await?;
-            record::write(
-                &txn,
-                key,
-                origin
-                    .entry("audit_pruned")
-                    .target("audit_log")
-                    .result(AuditResult::Failure)
-                    .details(json!({ "brokenId": id, "reason": reason, "olderThan": before })),
-            )
-            .await?;
-            txn.commit().await?;
-            state.audited();
-        }
-        _ => {}
+    let outcome = prune_sealed(state, before, origin).await;
+    if let Err(PruneError::Broken(id, reason)) = &outcome {
+        // Recorded in its own transaction: the pruning one was rolled back.
+        let txn = state.begin().await?;
+        record::write(
+            &txn,
+            key,
+            origin
+                .entry(AuditAction::AuditPruned)
+                .target(AuditTarget::AuditLog)
+                .result(AuditResult::Failure)
+                .details(json!({ "brokenId": id, "reason": reason, "olderThan": before })),
+        )
+        .await?;
+        txn.commit().await?;
     }
     outcome
 }
 
 async fn prune_sealed(
-    db: &sea_orm::DatabaseConnection,
-    key: &AuditKey,
+    state: &AppState,
     before: DateTime<Utc>,
     origin: &Origin,
 ) -> Result<Option<Pruned>, PruneError> {
-    let txn = db::begin_write(db).await?;
+    let key = &state.audit_key;
+    let txn = state.begin().await?;
     chain::lock_sealer(&txn).await?;
     let start = match chain::chain_start(&txn, key).await? {
         Ok((seq, _)) => seq,
@@ -149,8 +144,8 @@ async fn prune_sealed(
         &txn,
         key,
         origin
-            .entry("audit_pruned")
-            .target("audit_log")
+            .entry(AuditAction::AuditPruned)
+            .target(AuditTarget::AuditLog)
             .details(json!({
                 "throughSeq": through_seq,
                 "throughId": through.id,

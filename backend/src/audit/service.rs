@@ -2,7 +2,6 @@
 
 use super::entity::audit_log;
 use super::{Origin, export, record};
-use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use base64::Engine;
@@ -10,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use coordinator_api::AuditLogId;
 use coordinator_api::audit::ExportFormat;
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::audit::{AuditLog, AuditLogPage, AuditQuery, AuditResult};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -138,18 +138,17 @@ pub async fn export(
         ));
     }
     let format = query.format.unwrap_or(ExportFormat::Json);
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     record::write(
         &txn,
         &state.audit_key,
         origin
-            .entry("audit_exported")
-            .target("audit_logs")
+            .entry(AuditAction::AuditExported)
+            .target(AuditTarget::AuditLog)
             .details(json!({ "format": format, "filters": query })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok((format, export::stream(state.db.clone(), filter, format)))
 }
 

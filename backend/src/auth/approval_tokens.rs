@@ -7,12 +7,12 @@
 use super::entity::approval_token;
 use crate::audit::{Origin, record};
 use crate::auth::secrets::{self, SecretKind};
-use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::remediations::entity as proposal;
 use crate::state::AppState;
 use chrono::Utc;
 use coordinator_api::approvals::{ApprovalTokenRequest, ApprovalTokenResponse};
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::{AssessmentId, ErrorCode, ProposalId, Secret, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -69,7 +69,7 @@ pub async fn issue(
     };
     let token = secrets::generate(SecretKind::ApprovalToken);
 
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let origin = match request.proposal_id {
         Some(id) => {
             let bound = proposal::Entity::find_by_id(id)
@@ -97,13 +97,12 @@ pub async fn issue(
         &txn,
         &state.audit_key,
         origin
-            .entry("approval_token_issued")
-            .target(format!("approval_token:{}", stored.id))
+            .entry(AuditAction::ApprovalTokenIssued)
+            .target(AuditTarget::ApprovalToken(stored.id))
             .details(json!({ "reason": reason, "proposalId": request.proposal_id, "expiresAt": expires_at })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(ApprovalTokenResponse {
         success: true,
         approval_token: Secret::new(token),

@@ -59,45 +59,10 @@ impl Principal {
     }
 }
 
-/// Names a permission at the type level, so it can appear in a handler's signature.
-pub trait RequiredPermission {
-    const PERMISSION: Permission;
-}
-
-macro_rules! permission_markers {
-    ($($name:ident),+ $(,)?) => {
-        /// One marker type per permission, for `Authorized<perm::X>`.
-        pub mod perm {
-            use super::RequiredPermission;
-            use coordinator_api::Permission;
-            $(
-                pub struct $name;
-                impl RequiredPermission for $name {
-                    const PERMISSION: Permission = Permission::$name;
-                }
-            )+
-        }
-    };
-}
-
-permission_markers!(
-    ViewServers,
-    ManageServers,
-    ManageUsers,
-    ViewAudit,
-    ViewMetrics,
-    ViewAssessments,
-    RequestAssessment,
-    ReviewAssessment,
-    ViewRemediations,
-    ProposeRemediation,
-    ApproveRemediation,
-    ExecuteRemediation,
-    IssueApprovalToken,
-    ManageAlerts,
-    ReportHealth,
-    ClaimWork,
-);
+/// Permissions named at the type level, for handler signatures: `Authorized<perm::ManageUsers>`.
+/// Generated with `Permission` itself from the one table in the wire crate.
+pub use coordinator_api::permissions::marker as perm;
+pub use coordinator_api::permissions::marker::Required as RequiredPermission;
 
 pub fn app_state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
     req.app_data::<web::Data<AppState>>()
@@ -237,19 +202,6 @@ pub struct Authorized<P> {
     _permission: PhantomData<P>,
 }
 
-impl<P> Authorized<P> {
-    /// The person acting. Decisions are made by people; a server holding the permission
-    /// (none does today) is refused here.
-    pub fn person(&self) -> ApiResult<UserId> {
-        match &self.principal {
-            Principal::User { id, .. } => Ok(*id),
-            Principal::Server { .. } => Err(ApiError::forbidden(
-                "this is decided by a person, not a server",
-            )),
-        }
-    }
-}
-
 /// Authenticates the request and admits the caller if `allowed` does; its refusal is the
 /// 403's message.
 fn admit(
@@ -327,6 +279,69 @@ impl<P: RequiredPermission> FromRequest for SelfOr<P> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Self::check(req))
+    }
+}
+
+/// A server calling with its API key: who it is, and the machine it works on.
+#[derive(Debug, Clone)]
+pub struct ServerCaller {
+    pub id: ServerId,
+    pub kind: ServerKind,
+    pub machine: MachineId,
+}
+
+/// A person holding permission `P`: for what only people do (decide, review, release,
+/// issue approval tokens), so a handler never has to ask whether its caller is a person.
+pub struct PersonWith<P> {
+    pub person: UserId,
+    pub origin: Origin,
+    _permission: PhantomData<P>,
+}
+
+impl<P: RequiredPermission> FromRequest for PersonWith<P> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            Authorized::<P>::check(req).and_then(|auth| match auth.principal {
+                Principal::User { id, .. } => Ok(Self {
+                    person: id,
+                    origin: auth.origin,
+                    _permission: PhantomData,
+                }),
+                Principal::Server { .. } => Err(ApiError::forbidden(
+                    "this is decided by a person, not a server",
+                )),
+            }),
+        )
+    }
+}
+
+/// A server holding permission `P`: for the work servers do (claim, report, complete).
+pub struct ServerWith<P> {
+    pub server: ServerCaller,
+    pub origin: Origin,
+    _permission: PhantomData<P>,
+}
+
+impl<P: RequiredPermission> FromRequest for ServerWith<P> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            Authorized::<P>::check(req).and_then(|auth| match auth.principal {
+                Principal::Server { id, kind, machine } => Ok(Self {
+                    server: ServerCaller { id, kind, machine },
+                    origin: auth.origin,
+                    _permission: PhantomData,
+                }),
+                Principal::User { .. } => Err(ApiError::forbidden(
+                    "this is done by a server, with its API key",
+                )),
+            }),
+        )
     }
 }
 

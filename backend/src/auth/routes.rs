@@ -10,6 +10,7 @@ use crate::users;
 use actix_web::{HttpMessage, HttpRequest, web};
 use coordinator_api::ErrorBody;
 use coordinator_api::audit::ActorType;
+use coordinator_api::audit::AuditAction;
 use coordinator_api::auth::{LoginRequest, LoginResponse, PermissionsResponse, SuccessResponse};
 use coordinator_api::users::UserResponse;
 use utoipa::OpenApi;
@@ -50,7 +51,7 @@ async fn login(
         .map(web::Json)
         .inspect_err(|_| {
             req.extensions_mut().insert(DenialNote {
-                action: "login_failed",
+                action: AuditAction::LoginFailed,
                 actor: Actor {
                     name: attempted,
                     kind: ActorType::Anonymous,

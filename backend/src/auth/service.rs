@@ -4,12 +4,12 @@ use super::entity::revoked_token;
 use super::password;
 use super::principal::Principal;
 use crate::audit::{Actor, Origin, record};
-use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::users::entity as user;
 use chrono::Utc;
 use coordinator_api::ErrorCode;
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::auth::{LoginRequest, LoginResponse, UserSummary};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -87,7 +87,7 @@ pub async fn login(
         .issue(account.id, account.token_version)
         .map_err(ApiError::internal)?;
 
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     state
         .throttle
         .succeeded(&txn, &request.username, &address)
@@ -113,13 +113,12 @@ pub async fn login(
         &txn,
         &state.audit_key,
         origin
-            .entry("login_succeeded")
-            .target(format!("user:{}", account.id))
+            .entry(AuditAction::LoginSucceeded)
+            .target(AuditTarget::User(account.id))
             .details(json!({ "passwordHashUpgraded": verdict.needs_rehash, "tokenExpiresAt": issued.expires_at })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
 
     Ok(LoginResponse {
         success: true,
@@ -147,7 +146,7 @@ pub async fn logout(state: &AppState, principal: &Principal, origin: &Origin) ->
             "servers have no session to sign out of",
         ));
     };
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     revoked_token::ActiveModel {
         jti: Set(jti.clone()),
         user_id: Set(*id),
@@ -159,11 +158,12 @@ pub async fn logout(state: &AppState, principal: &Principal, origin: &Origin) ->
     record::write(
         &txn,
         &state.audit_key,
-        origin.entry("logout").target(format!("user:{id}")),
+        origin
+            .entry(AuditAction::Logout)
+            .target(AuditTarget::User(*id)),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(())
 }
 

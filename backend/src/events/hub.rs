@@ -158,7 +158,7 @@ async fn listen(state: AppState, wake: Arc<tokio::sync::Notify>) {
 
 /// Tails the audit log for as long as the process runs.
 pub fn spawn_relay(state: AppState) {
-    let wake = state.events_wake.clone();
+    let wake = state.wakeups.events.clone();
     if state.db.get_database_backend() == DbBackend::Postgres {
         tokio::spawn(listen(state.clone(), wake.clone()));
     }

@@ -1,7 +1,7 @@
 //! `/remediations/execute` and `/remediations/execution/*`.
 
 use super::service;
-use crate::auth::principal::{Authorized, perm};
+use crate::auth::principal::{Authorized, PersonWith, ServerWith, perm};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::web;
@@ -41,11 +41,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 )]
 async fn execute(
     state: web::Data<AppState>,
-    auth: Authorized<perm::ExecuteRemediation>,
+    auth: PersonWith<perm::ExecuteRemediation>,
     body: web::Json<ExecuteRequest>,
 ) -> ApiResult<web::Json<ExecuteResponse>> {
     Ok(web::Json(
-        service::execute(&state, auth.person()?, &auth.origin, body.into_inner()).await?,
+        crate::workflow::decisions::release(&state, auth.person, &auth.origin, body.into_inner())
+            .await?,
     ))
 }
 
@@ -82,13 +83,13 @@ async fn get_execution(
 )]
 async fn report_progress(
     state: web::Data<AppState>,
-    auth: Authorized<perm::ClaimWork>,
+    auth: ServerWith<perm::ClaimWork>,
     id: web::Path<ExecutionId>,
     body: web::Json<ProgressRequest>,
 ) -> ApiResult<web::Json<ExecutionResponse>> {
     let execution = service::progress(
         &state,
-        &auth.principal,
+        &auth.server,
         &auth.origin,
         id.into_inner(),
         body.into_inner(),
@@ -115,13 +116,13 @@ async fn report_progress(
 )]
 async fn complete(
     state: web::Data<AppState>,
-    auth: Authorized<perm::ClaimWork>,
+    auth: ServerWith<perm::ClaimWork>,
     id: web::Path<ExecutionId>,
     body: web::Json<CompleteRequest>,
 ) -> ApiResult<web::Json<ExecutionResponse>> {
-    let execution = service::complete(
+    let execution = crate::workflow::runs::complete(
         &state,
-        &auth.principal,
+        &auth.server,
         &auth.origin,
         id.into_inner(),
         body.into_inner(),

@@ -2,12 +2,11 @@
 
 use super::entity::{self as execution, Model};
 use crate::approvals::entity::approval;
-use crate::approvals::service::check_not_own;
-use crate::assessments::service as assessments;
 use crate::audit::{Origin, record};
-use crate::auth::Principal;
 use crate::auth::approval_tokens::{self as tokens, Purpose};
+use crate::auth::principal::ServerCaller;
 use crate::db;
+use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::remediations::actions;
 use crate::remediations::entity as proposal;
@@ -16,16 +15,17 @@ use crate::state::AppState;
 use crate::work::entity::{self as work_item, WorkStatus};
 use crate::work::service::{self as work, NewWork};
 use chrono::{DateTime, Utc};
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::executions::{
     ActionProgress, ActionStatus, CompleteRequest, ExecuteRequest, ExecuteResponse, Execution,
     ExecutionCounts, ExecutionOutcome, ExecutionStatus, ProgressRequest,
 };
 use coordinator_api::remediations::ProposalStatus;
 use coordinator_api::work::{ExecutionTask, TaskKind};
-use coordinator_api::{ExecutionId, MachineId, ServerId, ServerKind, UserId};
+use coordinator_api::{AssessmentId, ExecutionId, ServerId, ServerKind, UserId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -132,7 +132,7 @@ pub fn to_wire(model: Model) -> ApiResult<Execution> {
             rolled_back: count(&actions, ActionStatus::RolledBack),
         },
         actions,
-        report: model.report.and_then(|r| serde_json::from_str(&r).ok()),
+        report: db::json_column_opt(model.report.as_deref(), "report")?,
         payload_digest: model.payload_digest,
         installer: model.installer,
         reassessment_id: model.reassessment_id,
@@ -220,7 +220,7 @@ pub async fn create_pending(
 /// The run a release starts: a dry run beside the approved one, the approved run itself, or
 /// — when the last run was interrupted — a new run, which only a person's release creates.
 async fn run_to_release(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     current: &proposal::Model,
     request: &ExecuteRequest,
     releaser: &str,
@@ -273,29 +273,30 @@ async fn run_to_release(
     Ok(active.update(txn).await?)
 }
 
-/// Releases an approved proposal to the installers: the real run, or a dry run beside it.
-#[tracing::instrument(skip_all, fields(proposal = %request.proposal_id))]
-pub async fn execute(
-    state: &AppState,
-    releaser: UserId,
-    origin: &Origin,
-    request: ExecuteRequest,
-) -> ApiResult<ExecuteResponse> {
-    let txn = db::begin_write(&state.db).await?;
-    let current = db::locked(proposal::Entity::find_by_id(request.proposal_id), &txn)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("proposal {}", request.proposal_id)))?;
-    let origin = origin.correlated(&current.correlation_id);
+/// An approved proposal cannot be released before it is approved.
+pub fn check_releasable(current: &proposal::Model) -> ApiResult<()> {
     if current.status != ProposalStatus::Approved {
         return Err(ApiError::conflict(format!(
             "proposal {} is {}; only approved proposals are executed",
             current.id, current.status
         )));
     }
-    check_not_own(&txn, &current, releaser, "release").await?;
+    Ok(())
+}
+
+/// Releases the approved, locked proposal `current` to the installers, inside `txn`: the
+/// real run, or a dry run beside it. Who may release is the workflow's to decide first.
+pub async fn release(
+    txn: &UnitOfWork,
+    state: &AppState,
+    current: &proposal::Model,
+    releaser: UserId,
+    origin: &Origin,
+    request: &ExecuteRequest,
+) -> ApiResult<ExecuteResponse> {
+    let origin = origin.correlated(&current.correlation_id);
     tokens::redeem(
-        &txn,
+        txn,
         &request.approval_token,
         releaser,
         Purpose::Execute(current.id),
@@ -305,17 +306,17 @@ pub async fn execute(
     let decided_on_other = approval::Entity::find()
         .filter(approval::Column::ProposalId.eq(current.id))
         .filter(approval::Column::PayloadDigest.ne(current.payload_digest.as_str()))
-        .one(&txn)
+        .one(txn)
         .await?;
     if decided_on_other.is_some()
-        || remediations::current_digest(state, &current)? != current.payload_digest
+        || remediations::current_digest(state, current)? != current.payload_digest
     {
         return Err(remediations::changed_since_proposed());
     }
-    let run = run_to_release(&txn, &current, &request, &origin.actor.name).await?;
+    let run = run_to_release(txn, current, request, &origin.actor.name).await?;
     let stored = actions::parse_stored(&current.actions)?;
     work::enqueue(
-        &txn,
+        txn,
         NewWork {
             kind: TaskKind::Execution,
             subject_id: run.id.0,
@@ -327,11 +328,11 @@ pub async fn execute(
     )
     .await?;
     record::write(
-        &txn,
+        txn,
         &state.audit_key,
         origin
-            .entry("execution_released")
-            .target(format!("execution:{}", run.id))
+            .entry(AuditAction::ExecutionReleased)
+            .target(AuditTarget::Execution(run.id))
             .details(json!({
                 "proposalId": current.id,
                 "machineId": run.machine_id,
@@ -342,9 +343,6 @@ pub async fn execute(
             })),
     )
     .await?;
-    txn.commit().await?;
-    state.audited();
-    state.work_queued();
     Ok(ExecuteResponse {
         success: true,
         execution_id: run.id,
@@ -359,7 +357,7 @@ pub async fn execute(
 /// altered ciphertext): then the execution fails, recorded, and nothing is sent — rather
 /// than failing every claim queued behind it.
 pub async fn claimed(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     item: &work_item::Model,
     server: &ServerId,
@@ -404,8 +402,8 @@ pub async fn claimed(
             txn,
             &state.audit_key,
             origin
-                .entry("execution_refused")
-                .target(format!("execution:{}", current.id))
+                .entry(AuditAction::ExecutionRefused)
+                .target(AuditTarget::Execution(current.id))
                 .details(json!({
                     "reason": "the stored actions do not match the approved digest, or cannot be opened",
                     "server": server,
@@ -422,8 +420,8 @@ pub async fn claimed(
         txn,
         &state.audit_key,
         origin
-            .entry("execution_claimed")
-            .target(format!("execution:{}", updated.id))
+            .entry(AuditAction::ExecutionClaimed)
+            .target(AuditTarget::Execution(updated.id))
             .details(json!({ "taskId": item.id, "dryRun": updated.dry_run })),
     )
     .await?;
@@ -446,7 +444,7 @@ pub async fn claimed(
 /// back to the queue (installers report `running` before they touch anything); one that had
 /// started is interrupted and waits for a person: it is never retried silently.
 pub async fn lease_expired(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
     item: work_item::Model,
 ) -> ApiResult<()> {
@@ -477,13 +475,13 @@ pub async fn lease_expired(
         )));
         active.current_action = Set(None);
         active.finished_at = Set(Some(Utc::now()));
-        "execution_interrupted"
+        AuditAction::ExecutionInterrupted
     } else {
         work::requeue(txn, item).await?;
         active.status = Set(ExecutionStatus::Queued);
         active.installer = Set(None);
         active.started_at = Set(None);
-        "lease_expired"
+        AuditAction::LeaseExpired
     };
     active.update(txn).await?;
     record::write(
@@ -492,20 +490,11 @@ pub async fn lease_expired(
         Origin::system("work-queue")
             .correlated(&current.correlation_id)
             .entry(action)
-            .target(format!("execution:{}", current.id))
+            .target(AuditTarget::Execution(current.id))
             .details(json!({ "taskId": task_id, "server": lost_by, "actionsStarted": started })),
     )
     .await?;
     Ok(())
-}
-
-fn installer_of(principal: &Principal) -> ApiResult<(&ServerId, &MachineId)> {
-    match principal {
-        Principal::Server { id, machine, .. } => Ok((id, machine)),
-        Principal::User { .. } => Err(ApiError::forbidden(
-            "only the installer running it reports on an execution",
-        )),
-    }
 }
 
 fn check_message(message: &Option<String>) -> ApiResult<()> {
@@ -529,13 +518,13 @@ struct Reported {
 }
 
 async fn reported_on(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     id: ExecutionId,
     digest: &str,
 ) -> ApiResult<Reported> {
-    let (server, machine) = installer_of(principal)?;
+    let (server, machine) = (&caller.id, &caller.machine);
     let execution = db::locked(execution::Entity::find_by_id(id), txn)
         .one(txn)
         .await?
@@ -576,18 +565,18 @@ async fn reported_on(
 #[tracing::instrument(skip_all, fields(execution = %id))]
 pub async fn progress(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     origin: &Origin,
     id: ExecutionId,
     request: ProgressRequest,
 ) -> ApiResult<Execution> {
     check_message(&request.message)?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let Reported {
         execution: current,
         secrets,
         ..
-    } = reported_on(&txn, state, principal, id, &request.payload_digest).await?;
+    } = reported_on(&txn, state, caller, id, &request.payload_digest).await?;
     let message = request.message.as_deref().map(|m| redact(m, &secrets));
     let mut actions = progress_of(&current)?;
     let action = actions
@@ -623,35 +612,45 @@ pub async fn progress(
         &state.audit_key,
         origin
             .correlated(&updated.correlation_id)
-            .entry("execution_progress")
-            .target(format!("execution:{id}"))
+            .entry(AuditAction::ExecutionProgress)
+            .target(AuditTarget::Execution(id))
             .details(json!({ "actionId": request.action_id, "status": request.status, "message": message })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     to_wire(updated)
 }
 
+/// What a real run that succeeded asks for next: another look at what it changed.
+pub struct FollowUp {
+    pub assessment: AssessmentId,
+    pub execution: ExecutionId,
+    /// The MCP servers the actions touched.
+    pub targets: Vec<String>,
+}
+
+/// The installer holding the execution reports how it ended. A real run that succeeded asks
+/// `follow_up` — the workflow's business — for a re-assessment, inside the same unit.
 #[tracing::instrument(skip_all, fields(execution = %id))]
 pub async fn complete(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     origin: &Origin,
     id: ExecutionId,
     request: CompleteRequest,
+    follow_up: impl AsyncFnOnce(&UnitOfWork, FollowUp) -> ApiResult<AssessmentId>,
 ) -> ApiResult<Execution> {
     check_message(&request.message)?;
     let report = request.report.as_ref().map(serde_json::Value::to_string);
     if report.as_ref().is_some_and(|r| r.len() > MAX_REPORT_BYTES) {
         return Err(ApiError::validation("report: at most 256 KiB"));
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let Reported {
         execution: current,
         lease,
         secrets,
-    } = reported_on(&txn, state, principal, id, &request.payload_digest).await?;
+    } = reported_on(&txn, state, caller, id, &request.payload_digest).await?;
     let origin = origin.correlated(&current.correlation_id);
     let unfinished: Vec<String> = progress_of(&current)?
         .into_iter()
@@ -708,15 +707,12 @@ pub async fn complete(
         proposal_update.update(&txn).await?;
         if succeeded {
             let stored = actions::parse_stored(&parent.actions)?;
-            let follow_up = assessments::request_follow_up(
-                &txn,
-                state,
-                &Origin::system("workflow"),
-                parent.assessment_id,
-                id,
-                remediations::touched_servers(&stored),
-            )
-            .await?;
+            let asked = FollowUp {
+                assessment: parent.assessment_id,
+                execution: id,
+                targets: remediations::touched_servers(&stored),
+            };
+            let follow_up = follow_up(&txn, asked).await?;
             active.reassessment_id = Set(Some(follow_up));
             reassessment = Some(follow_up);
         }
@@ -726,8 +722,8 @@ pub async fn complete(
         &txn,
         &state.audit_key,
         origin
-            .entry("execution_completed")
-            .target(format!("execution:{id}"))
+            .entry(AuditAction::ExecutionCompleted)
+            .target(AuditTarget::Execution(id))
             .details(json!({
                 "outcome": request.outcome,
                 "dryRun": updated.dry_run,
@@ -742,17 +738,13 @@ pub async fn complete(
             &state.audit_key,
             Origin::system("workflow")
                 .correlated(&updated.correlation_id)
-                .entry("reassessment_requested")
-                .target(format!("assessment:{follow_up}"))
+                .entry(AuditAction::ReassessmentRequested)
+                .target(AuditTarget::Assessment(follow_up))
                 .details(json!({ "afterExecution": id })),
         )
         .await?;
     }
     txn.commit().await?;
-    state.audited();
-    if reassessment.is_some() {
-        state.work_queued();
-    }
     to_wire(updated)
 }
 

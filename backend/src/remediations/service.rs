@@ -7,12 +7,14 @@ use crate::approvals::entity::approval;
 use crate::audit::{Origin, record};
 use crate::auth::principal::Requester;
 use crate::db;
+use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::executions::entity as execution;
 use crate::state::AppState;
 use chrono::Utc;
 use coordinator_api::approvals::{ApprovalRecord, Decision};
 use coordinator_api::assessments::AssessmentStatus;
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::digest::{DIGEST_VERSION, payload_digest};
 use coordinator_api::remediations::{
     Proposal, ProposalPage, ProposalQuery, ProposalStatus, ProposeRequest, ProposeResponse,
@@ -125,7 +127,7 @@ pub async fn propose(
     );
     let approvals_required = state.config.approval_policy.required(request.priority);
 
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let subject = crate::assessments::service::resolve(&txn, &request.assessment_id).await?;
     check_machine(&subject, requester, request.machine_id.as_ref())?;
     let digest = payload_digest(
@@ -182,8 +184,8 @@ pub async fn propose(
         &txn,
         &state.audit_key,
         origin
-            .entry("remediation_proposed")
-            .target(format!("proposal:{}", created.id))
+            .entry(AuditAction::RemediationProposed)
+            .target(AuditTarget::Proposal(created.id))
             .details(json!({
                 "assessmentId": subject.id,
                 "machineId": subject.machine_id,
@@ -198,7 +200,6 @@ pub async fn propose(
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(ProposeResponse {
         success: true,
         proposal_id: created.id,
@@ -270,7 +271,7 @@ fn to_wire(
         machine_id: model.machine_id,
         status,
         priority: model.priority,
-        issues: serde_json::from_str(&model.issues).unwrap_or_default(),
+        issues: db::json_column(&model.issues, "issues")?,
         proposed_actions: stored.iter().map(actions::masked).collect(),
         rollback_plan: model.rollback_plan,
         payload_digest: model.payload_digest,
@@ -388,7 +389,7 @@ pub async fn list(state: &AppState, query: &ProposalQuery) -> ApiResult<Proposal
 }
 
 /// Marks `model` expired inside `txn`, with its audit row.
-pub async fn expire(conn: &impl ConnectionTrait, state: &AppState, model: &Model) -> ApiResult<()> {
+pub async fn expire(conn: &UnitOfWork, state: &AppState, model: &Model) -> ApiResult<()> {
     let now = Utc::now();
     let changed = proposal::Entity::update_many()
         .col_expr(
@@ -407,8 +408,8 @@ pub async fn expire(conn: &impl ConnectionTrait, state: &AppState, model: &Model
             &state.audit_key,
             Origin::system("workflow")
                 .correlated(&model.correlation_id)
-                .entry("proposal_expired")
-                .target(format!("proposal:{}", model.id))
+                .entry(AuditAction::ProposalExpired)
+                .target(AuditTarget::Proposal(model.id))
                 .details(json!({ "expiresAt": model.expires_at })),
         )
         .await?;
@@ -427,12 +428,11 @@ pub async fn expire_due(state: &AppState) -> ApiResult<usize> {
     if due.is_empty() {
         return Ok(0);
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     for model in &due {
         expire(&txn, state, model).await?;
     }
     txn.commit().await?;
-    state.audited();
     Ok(due.len())
 }
 

@@ -10,6 +10,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::machines::{Machine, MachineServer};
 use coordinator_api::servers::{
     ASSESSMENT_TOOL, Contact, EnrollmentKeyRequest, EnrollmentKeyResponse, HealthReport,
@@ -45,22 +46,18 @@ fn status_of(
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(text: Option<&str>) -> Option<T> {
-    text.and_then(|t| serde_json::from_str(t).ok())
-}
-
-fn to_wire(model: server::Model, state: &AppState, now: DateTime<Utc>) -> Server {
-    let health: Option<HealthReport> = parse_json(model.health.as_deref());
+fn to_wire(model: server::Model, state: &AppState, now: DateTime<Utc>) -> ApiResult<Server> {
+    let health: Option<HealthReport> = db::json_column_opt(model.health.as_deref(), "health")?;
     let status = status_of(
         &model,
         health.as_ref(),
         now,
         state.config.server_unreachable_after,
     );
-    Server {
-        capabilities: parse_json(Some(&model.capabilities)).unwrap_or_default(),
-        tools: parse_json(Some(&model.tools)).unwrap_or_default(),
-        contact: parse_json::<Contact>(model.contact.as_deref()),
+    Ok(Server {
+        capabilities: db::json_column(&model.capabilities, "capabilities")?,
+        tools: db::json_column(&model.tools, "tools")?,
+        contact: db::json_column_opt::<Contact>(model.contact.as_deref(), "contact")?,
         health,
         status,
         id: model.id,
@@ -70,7 +67,7 @@ fn to_wire(model: server::Model, state: &AppState, now: DateTime<Utc>) -> Server
         last_seen_at: model.last_seen_at,
         registered_at: model.registered_at,
         updated_at: model.updated_at,
-    }
+    })
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
@@ -87,13 +84,16 @@ pub async fn list(state: &AppState, query: &ServerQuery) -> ApiResult<Vec<Server
         find = find.filter(server::Column::Kind.eq(kind));
     }
     // Status depends on the clock as well as the row, so it is filtered after reading.
-    Ok(find
+    let servers = find
         .order_by_asc(server::Column::MachineId)
         .order_by_asc(server::Column::Id)
         .all(&state.db)
         .await?
         .into_iter()
         .map(|m| to_wire(m, state, now))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(servers
+        .into_iter()
         .filter(|s| query.status.is_none_or(|status| s.status == status))
         .collect())
 }
@@ -141,7 +141,7 @@ pub async fn get(state: &AppState, id: &ServerId) -> ApiResult<Server> {
         .one(&state.db)
         .await?
         .map(|m| to_wire(m, state, Utc::now()))
-        .ok_or_else(|| ApiError::not_found(format!("server `{id}`")))
+        .ok_or_else(|| ApiError::not_found(format!("server `{id}`")))?
 }
 
 #[tracing::instrument(skip_all)]
@@ -163,7 +163,7 @@ pub async fn create_enrollment_key(
         )));
     }
     let key = secrets::generate(SecretKind::EnrollmentKey);
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let created = enrollment_key::ActiveModel {
         key_hash: Set(secrets::digest(&key)),
         kind: Set(request.kind),
@@ -181,8 +181,8 @@ pub async fn create_enrollment_key(
         &txn,
         &state.audit_key,
         origin
-            .entry("enrollment_key_created")
-            .target(format!("enrollment_key:{}", created.id))
+            .entry(AuditAction::EnrollmentKeyCreated)
+            .target(AuditTarget::EnrollmentKey(created.id))
             .details(json!({
                 "kind": created.kind,
                 "machineId": created.machine_id,
@@ -191,7 +191,6 @@ pub async fn create_enrollment_key(
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(EnrollmentKeyResponse {
         success: true,
         id: created.id,
@@ -213,7 +212,7 @@ pub async fn register(
     let registration = Registration::parse(request)?;
     let now = Utc::now();
     let api_key = secrets::generate(SecretKind::ServerApiKey);
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
 
     let (origin, via, enrollment_key_id) = match registrar {
         Registrar::Admin(origin) => (origin, "admin", None),
@@ -342,11 +341,11 @@ pub async fn register(
         &state.audit_key,
         origin
             .entry(if rotated {
-                "server_reregistered"
+                AuditAction::ServerReregistered
             } else {
-                "server_registered"
+                AuditAction::ServerRegistered
             })
-            .target(format!("server:{}", registration.id))
+            .target(AuditTarget::Server(registration.id.clone()))
             .details(json!({
                 "kind": registration.kind,
                 "machineId": registration.machine_id,
@@ -361,7 +360,6 @@ pub async fn register(
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(RegisterServerResponse {
         success: true,
         server_id: registration.id,
@@ -388,12 +386,13 @@ pub async fn ping(
     }
     let now = Utc::now();
     let window = state.config.server_unreachable_after;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let current = server::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("server `{id}`")))?;
-    let previous_health: Option<HealthReport> = parse_json(current.health.as_deref());
+    let previous_health: Option<HealthReport> =
+        db::json_column_opt(current.health.as_deref(), "health")?;
     let before = status_of(&current, previous_health.as_ref(), now, window);
     let health = request.health.or(previous_health);
     let mut active = current.clone().into_active_model();
@@ -406,16 +405,13 @@ pub async fn ping(
             &txn,
             &state.audit_key,
             origin
-                .entry("server_status_changed")
-                .target(format!("server:{id}"))
+                .entry(AuditAction::ServerStatusChanged)
+                .target(AuditTarget::Server(id.clone()))
                 .details(json!({ "from": before, "to": after })),
         )
         .await?;
     }
     txn.commit().await?;
-    if before != after {
-        state.audited();
-    }
     Ok(PingResponse {
         success: true,
         server_id: id.clone(),
@@ -426,7 +422,7 @@ pub async fn ping(
 
 #[tracing::instrument(skip_all, fields(server = %id))]
 pub async fn delete(state: &AppState, origin: &Origin, id: &ServerId) -> ApiResult<()> {
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let existing = server::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?
@@ -436,12 +432,11 @@ pub async fn delete(state: &AppState, origin: &Origin, id: &ServerId) -> ApiResu
         &txn,
         &state.audit_key,
         origin
-            .entry("server_deleted")
-            .target(format!("server:{id}"))
+            .entry(AuditAction::ServerDeleted)
+            .target(AuditTarget::Server(id.clone()))
             .details(json!({ "kind": existing.kind, "version": existing.version })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(())
 }

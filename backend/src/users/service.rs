@@ -7,6 +7,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use chrono::Utc;
+use coordinator_api::audit::{AuditAction, AuditTarget};
 use coordinator_api::users::{CreateUserRequest, UpdateUserRequest, User};
 use coordinator_api::{Role, UserId};
 use sea_orm::{
@@ -84,7 +85,7 @@ pub async fn create(
     let hash = password::hash(SecretString::from(request.password.into_inner()))
         .await
         .map_err(ApiError::internal)?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let taken = user::Entity::find()
         .filter(user::Column::Username.eq(request.username.as_str()))
         .count(&txn)
@@ -101,13 +102,12 @@ pub async fn create(
         &txn,
         &state.audit_key,
         origin
-            .entry("user_created")
-            .target(format!("user:{}", created.id))
+            .entry(AuditAction::UserCreated)
+            .target(AuditTarget::User(created.id))
             .details(json!({ "username": created.username, "role": created.role })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(created.into())
 }
 
@@ -148,7 +148,7 @@ pub async fn update(
         }
         None => None,
     };
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     let current = db::locked(user::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
@@ -188,13 +188,12 @@ pub async fn update(
         &txn,
         &state.audit_key,
         origin
-            .entry("user_updated")
-            .target(format!("user:{id}"))
+            .entry(AuditAction::UserUpdated)
+            .target(AuditTarget::User(id))
             .details(json!({ "username": updated.username, "changes": changes })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     Ok(updated.into())
 }
 
@@ -228,7 +227,7 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
     };
     // Hashed before the write transaction, which must stay short.
     let hash = password::hash(password.clone()).await?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin().await?;
     if has_admin(&txn).await? {
         // Another replica starting at the same time got there first.
         txn.commit().await?;
@@ -257,13 +256,12 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
         &txn,
         &state.audit_key,
         Origin::system("system")
-            .entry("admin_bootstrapped")
-            .target(format!("user:{}", admin.id))
+            .entry(AuditAction::AdminBootstrapped)
+            .target(AuditTarget::User(admin.id))
             .details(json!({ "username": admin.username, "generatedPassword": generated })),
     )
     .await?;
     txn.commit().await?;
-    state.audited();
     if generated {
         eprintln!(
             "\n  First start: created admin `{username}` with password {}\n  \

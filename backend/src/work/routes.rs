@@ -1,7 +1,7 @@
 //! `/work/*`: servers pull their tasks.
 
 use super::service;
-use crate::auth::principal::{Authorized, perm};
+use crate::auth::principal::{ServerWith, perm};
 use crate::error::ApiResult;
 use crate::http::body::optional_json;
 use crate::state::AppState;
@@ -33,12 +33,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 )]
 async fn claim_work(
     state: web::Data<AppState>,
-    auth: Authorized<perm::ClaimWork>,
+    auth: ServerWith<perm::ClaimWork>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let request: ClaimRequest = optional_json(&body)?;
     Ok(
-        match service::claim(&state, &auth.principal, &auth.origin, request).await? {
+        match crate::workflow::queue::claim(&state, &auth.server, &auth.origin, request).await? {
             Some(task) => HttpResponse::Ok().json(ClaimResponse {
                 success: true,
                 task,
@@ -62,12 +62,12 @@ async fn claim_work(
 )]
 async fn heartbeat(
     state: web::Data<AppState>,
-    auth: Authorized<perm::ClaimWork>,
+    auth: ServerWith<perm::ClaimWork>,
     task: web::Path<TaskId>,
     body: web::Bytes,
 ) -> ApiResult<web::Json<HeartbeatResponse>> {
     let request: HeartbeatRequest = optional_json(&body)?;
     Ok(web::Json(
-        service::heartbeat(&state, &auth.principal, task.into_inner(), request).await?,
+        service::heartbeat(&state, &auth.server, task.into_inner(), request).await?,
     ))
 }

@@ -2,26 +2,24 @@
 //!
 //! On Postgres a claim locks its candidate rows with `FOR UPDATE SKIP LOCKED`, so concurrent
 //! claimers — in one process or several — pass over each other's rows instead of waiting or
-//! taking the same one; on SQLite the single writer serializes claims. What a task is about
-//! (an assessment, an execution) is handled by that area's `claimed` and `lease_expired`.
+//! taking the same one; on SQLite the single writer serializes claims. The queue knows
+//! nothing of what its items are about: `workflow::queue` hands them out and takes them back.
 
 use super::entity::{self as work_item, WorkStatus};
-use crate::audit::Origin;
-use crate::auth::Principal;
+use crate::auth::principal::ServerCaller;
 use crate::db;
+use crate::db::UnitOfWork;
 use crate::error::{ApiError, ApiResult};
 use crate::servers::entity::server;
 use crate::state::AppState;
-use crate::{assessments, executions};
 use chrono::{Duration, Utc};
-use coordinator_api::work::{ClaimRequest, HeartbeatRequest, HeartbeatResponse, Task, TaskKind};
+use coordinator_api::work::{ClaimRequest, HeartbeatRequest, HeartbeatResponse, TaskKind};
 use coordinator_api::{MachineId, ServerId, ServerKind, TaskId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
-use std::time::Instant;
 
 const DEFAULT_LEASE_SECONDS: u32 = 60;
 const MAX_LEASE_SECONDS: u32 = 3600;
@@ -41,7 +39,8 @@ pub struct NewWork {
     pub max_attempts: u32,
 }
 
-pub async fn enqueue(conn: &impl ConnectionTrait, work: NewWork) -> ApiResult<TaskId> {
+/// Queues work inside the command's unit; its commit wakes waiting claimers.
+pub async fn enqueue(conn: &UnitOfWork, work: NewWork) -> ApiResult<TaskId> {
     let now = Utc::now();
     let item = work_item::ActiveModel {
         kind: Set(work.kind),
@@ -61,16 +60,16 @@ pub async fn enqueue(conn: &impl ConnectionTrait, work: NewWork) -> ApiResult<Ta
     }
     .insert(conn)
     .await?;
+    conn.queued_work();
     Ok(item.id)
 }
 
 /// What a server offers: its tools (compliance) or capabilities (installer).
-fn offered(server: &server::Model) -> Vec<String> {
-    let field = match server.kind {
-        ServerKind::Compliance => &server.tools,
-        ServerKind::Installer => &server.capabilities,
-    };
-    serde_json::from_str(field).unwrap_or_default()
+fn offered(server: &server::Model) -> ApiResult<Vec<String>> {
+    match server.kind {
+        ServerKind::Compliance => db::json_column(&server.tools, "tools"),
+        ServerKind::Installer => db::json_column(&server.capabilities, "capabilities"),
+    }
 }
 
 fn kinds_for(kind: ServerKind) -> &'static [TaskKind] {
@@ -80,22 +79,18 @@ fn kinds_for(kind: ServerKind) -> &'static [TaskKind] {
     }
 }
 
-fn server_of(principal: &Principal) -> ApiResult<(ServerId, ServerKind, MachineId)> {
-    match principal {
-        Principal::Server { id, kind, machine } => Ok((id.clone(), *kind, machine.clone())),
-        Principal::User { .. } => Err(ApiError::forbidden("only servers claim work")),
-    }
+/// A claim, checked against the queue's limits: who claims, which kinds of work it may be
+/// given, for how long, and how long it waits for some.
+pub struct Claimant {
+    pub server: ServerId,
+    pub kinds: Vec<TaskKind>,
+    pub lease_seconds: u32,
+    pub wait: std::time::Duration,
 }
 
-/// Hands the server one task it can do, waiting up to `waitSeconds` for one to appear.
-#[tracing::instrument(skip_all)]
-pub async fn claim(
-    state: &AppState,
-    principal: &Principal,
-    origin: &Origin,
-    request: ClaimRequest,
-) -> ApiResult<Option<Task>> {
-    let (server_id, server_kind, _) = server_of(principal)?;
+/// Checks a claim. `None` when the server can do none of the kinds it asked for.
+pub fn claimant(caller: &ServerCaller, request: &ClaimRequest) -> ApiResult<Option<Claimant>> {
+    let (server, server_kind) = (caller.id.clone(), caller.kind);
     let lease_seconds = request.lease_seconds.unwrap_or(DEFAULT_LEASE_SECONDS);
     if !(1..=MAX_LEASE_SECONDS).contains(&lease_seconds) {
         return Err(ApiError::validation(format!(
@@ -117,55 +112,30 @@ pub async fn claim(
             .collect(),
         None => possible.to_vec(),
     };
-    if kinds.is_empty() {
-        return Ok(None);
-    }
-    let deadline = Instant::now() + std::time::Duration::from_secs(u64::from(wait_seconds));
-    loop {
-        // Registered before looking, so work queued in between is not missed.
-        let notified = state.work_available.notified();
-        match claim_once(state, &server_id, &kinds, lease_seconds, origin).await? {
-            Claim::Taken(task) => return Ok(Some(*task)),
-            // That one was refused and recorded; other work may still fit.
-            Claim::Refused => continue,
-            Claim::Nothing => {}
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(None);
-        }
-        // Other replicas queue work too, and do not wake this one: look again every second.
-        let pause = (deadline - now).min(std::time::Duration::from_secs(1));
-        let _ = tokio::time::timeout(pause, notified).await;
-    }
+    Ok((!kinds.is_empty()).then(|| Claimant {
+        server,
+        kinds,
+        lease_seconds,
+        wait: std::time::Duration::from_secs(u64::from(wait_seconds)),
+    }))
 }
 
-/// What one attempt to claim came to.
-enum Claim {
-    Taken(Box<Task>),
-    /// The task taken could not be handed out (its payload no longer matches its approval).
-    Refused,
-    Nothing,
-}
-
-async fn claim_once(
-    state: &AppState,
-    server_id: &ServerId,
-    kinds: &[TaskKind],
-    lease_seconds: u32,
-    origin: &Origin,
-) -> ApiResult<Claim> {
-    let txn = db::begin_write(&state.db).await?;
-    let server = server::Entity::find_by_id(server_id.clone())
-        .one(&txn)
+/// Leases to the claimant the oldest queued item of its machine that it is able to do,
+/// inside `uow`. What the item is about is not the queue's business: the caller hands it out.
+pub async fn lease_next(
+    uow: &UnitOfWork,
+    claimant: &Claimant,
+) -> ApiResult<Option<work_item::Model>> {
+    let server = server::Entity::find_by_id(claimant.server.clone())
+        .one(uow)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the server is no longer registered"))?;
-    let offered = offered(&server);
+    let offered = offered(&server)?;
     // A server that claims is alive, whether or not it also pings.
     server::Entity::update_many()
         .col_expr(server::Column::LastSeenAt, Expr::value(Utc::now()))
-        .filter(server::Column::Id.eq(server_id.clone()))
-        .exec(&txn)
+        .filter(server::Column::Id.eq(claimant.server.clone()))
+        .exec(uow)
         .await?;
     // Candidates are read unlocked; only the one taken is locked, skipping it if another
     // claimer got there first, so concurrent claimers never block or starve each other.
@@ -173,10 +143,10 @@ async fn claim_once(
         .filter(work_item::Column::Status.eq(WorkStatus::Queued))
         .filter(work_item::Column::MachineId.eq(server.machine_id.clone()))
         .filter(work_item::Column::ServerKind.eq(server.kind))
-        .filter(work_item::Column::Kind.is_in(kinds.iter().copied()))
+        .filter(work_item::Column::Kind.is_in(claimant.kinds.iter().copied()))
         .order_by_asc(work_item::Column::Id)
         .limit(CANDIDATES)
-        .all(&txn)
+        .all(uow)
         .await?;
     let fits = |item: &work_item::Model| {
         serde_json::from_str::<Vec<String>>(&item.requires)
@@ -187,54 +157,24 @@ async fn claim_once(
     for candidate in candidates.iter().filter(|item| fits(item)) {
         let still_queued = work_item::Entity::find_by_id(candidate.id)
             .filter(work_item::Column::Status.eq(WorkStatus::Queued));
-        if let Some(item) = db::locked_or_skipped(still_queued, &txn).one(&txn).await? {
+        if let Some(item) = db::locked_or_skipped(still_queued, uow).one(uow).await? {
             taken = Some(item);
             break;
         }
     }
     let Some(item) = taken else {
-        txn.commit().await?;
-        return Ok(Claim::Nothing);
+        return Ok(None);
     };
     let now = Utc::now();
-    let lease_expires_at = now + Duration::seconds(i64::from(lease_seconds));
-    let attempt = item.attempts + 1;
+    let lease_expires_at = now + Duration::seconds(i64::from(claimant.lease_seconds));
     let mut active = item.clone().into_active_model();
     active.status = Set(WorkStatus::Leased);
-    active.leased_by = Set(Some(server_id.clone()));
+    active.leased_by = Set(Some(claimant.server.clone()));
     active.lease_expires_at = Set(Some(lease_expires_at));
-    active.lease_seconds = Set(lease_seconds as i32);
-    active.attempts = Set(attempt);
+    active.lease_seconds = Set(claimant.lease_seconds as i32);
+    active.attempts = Set(item.attempts + 1);
     active.updated_at = Set(now);
-    let item = active.update(&txn).await?;
-
-    let mut task = Task {
-        task_id: item.id,
-        kind: item.kind,
-        attempt: attempt as u32,
-        lease_expires_at,
-        assessment: None,
-        execution: None,
-    };
-    match item.kind {
-        TaskKind::Assessment => {
-            task.assessment =
-                Some(assessments::service::claimed(&txn, state, &item, server_id, origin).await?);
-        }
-        TaskKind::Execution => {
-            match executions::service::claimed(&txn, state, &item, server_id, origin).await? {
-                Some(execution) => task.execution = Some(execution),
-                None => {
-                    txn.commit().await?;
-                    state.audited();
-                    return Ok(Claim::Refused);
-                }
-            }
-        }
-    }
-    txn.commit().await?;
-    state.audited();
-    Ok(Claim::Taken(Box::new(task)))
+    Ok(Some(active.update(uow).await?))
 }
 
 /// 409 when the lease has ended (expired, reclaimed or finished), 403 when another server
@@ -255,7 +195,7 @@ fn check_holder(item: &work_item::Model, server: &ServerId, what: &str) -> ApiRe
 
 /// The lease `server` holds on the work about `subject_id`, checked inside `txn`.
 pub async fn held_lease(
-    txn: &DatabaseTransaction,
+    txn: &UnitOfWork,
     kind: TaskKind,
     subject_id: i64,
     server: &ServerId,
@@ -274,11 +214,7 @@ pub async fn held_lease(
 }
 
 /// Ends a lease: the work is done, or given up.
-pub async fn finish(
-    txn: &DatabaseTransaction,
-    item: work_item::Model,
-    status: WorkStatus,
-) -> ApiResult<()> {
+pub async fn finish(txn: &UnitOfWork, item: work_item::Model, status: WorkStatus) -> ApiResult<()> {
     let mut active = item.into_active_model();
     active.status = Set(status);
     active.lease_expires_at = Set(None);
@@ -288,13 +224,14 @@ pub async fn finish(
 }
 
 /// Ends a lease and offers the work to the next claimer.
-pub async fn requeue(txn: &DatabaseTransaction, item: work_item::Model) -> ApiResult<()> {
+pub async fn requeue(txn: &UnitOfWork, item: work_item::Model) -> ApiResult<()> {
     let mut active = item.into_active_model();
     active.status = Set(WorkStatus::Queued);
     active.leased_by = Set(None);
     active.lease_expires_at = Set(None);
     active.updated_at = Set(Utc::now());
     active.update(txn).await?;
+    txn.queued_work();
     Ok(())
 }
 
@@ -302,17 +239,17 @@ pub async fn requeue(txn: &DatabaseTransaction, item: work_item::Model) -> ApiRe
 #[tracing::instrument(skip_all, fields(task = %task_id))]
 pub async fn heartbeat(
     state: &AppState,
-    principal: &Principal,
+    caller: &ServerCaller,
     task_id: TaskId,
     request: HeartbeatRequest,
 ) -> ApiResult<HeartbeatResponse> {
-    let (server_id, _, machine) = server_of(principal)?;
-    let txn = db::begin_write(&state.db).await?;
+    let (server_id, machine) = (caller.id.clone(), &caller.machine);
+    let txn = state.begin().await?;
     let item = work_item::Entity::find_by_id(task_id)
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("task {task_id}")))?;
-    if item.machine_id != machine {
+    if item.machine_id != *machine {
         return Err(ApiError::forbidden(format!(
             "task {task_id} is work for machine `{}`; a server on machine `{machine}` cannot hold it",
             item.machine_id
@@ -349,46 +286,12 @@ pub async fn heartbeat(
     })
 }
 
-/// Takes back the work of leases that ran out. Returns how many.
-pub async fn reap_expired_leases(state: &AppState) -> ApiResult<usize> {
-    let txn = db::begin_write(&state.db).await?;
-    let mut query = work_item::Entity::find()
+/// Leases that ran out, locked inside `uow` for the caller to take back (a batch at a time).
+pub async fn expired_leases(uow: &UnitOfWork) -> ApiResult<Vec<work_item::Model>> {
+    let query = work_item::Entity::find()
         .filter(work_item::Column::Status.eq(WorkStatus::Leased))
         .filter(work_item::Column::LeaseExpiresAt.lt(Utc::now()))
         .order_by_asc(work_item::Column::Id)
         .limit(100);
-    query = db::locked_or_skipped(query, &txn);
-    let expired = query.all(&txn).await?;
-    let count = expired.len();
-    for item in expired {
-        match item.kind {
-            TaskKind::Assessment => assessments::service::lease_expired(&txn, state, item).await?,
-            TaskKind::Execution => executions::service::lease_expired(&txn, state, item).await?,
-        }
-    }
-    txn.commit().await?;
-    if count > 0 {
-        state.recorder.lease_expired(count);
-        state.audited();
-        state.work_queued();
-    }
-    Ok(count)
-}
-
-/// Runs the housekeeping of the workflow about once a second: expired leases, and
-/// proposals nobody decided in time.
-pub fn spawn_reaper(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(err) = reap_expired_leases(&state).await {
-                tracing::warn!(error = ?err, "reclaiming expired leases failed");
-            }
-            if let Err(err) = crate::remediations::service::expire_due(&state).await {
-                tracing::warn!(error = ?err, "expiring proposals failed");
-            }
-        }
-    });
+    Ok(db::locked_or_skipped(query, uow).all(uow).await?)
 }

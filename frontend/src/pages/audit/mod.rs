@@ -12,6 +12,7 @@ use crate::api::ApiError;
 use crate::app::Ctx;
 use crate::components::{Empty, ErrorNotice, Loading, PageTurn, Pager, page_count};
 use chrono::Local;
+use coordinator_api::audit::AuditAction;
 use coordinator_api::audit::{AuditLog, AuditLogPage, AuditResult};
 use coordinator_api::events::Channel;
 use filter::{Field, FilterForm, PAGE_SIZES};
@@ -149,7 +150,8 @@ fn FilterBar(filter: Memo<AuditFilter>, paging: RwSignal<Paging>) -> impl IntoVi
     view! {
         <form class="filters audit-filters" on:submit=apply data-test="audit-filters">
             <TextFilter form field=Field::Actor id="filter-actor" label="Actor"/>
-            <TextFilter form field=Field::Action id="filter-action" label="Action"/>
+            <TextFilter form field=Field::Action id="filter-action" label="Action"
+                suggestions=AuditAction::ALL.iter().map(|a| a.as_str()).collect()/>
             <TextFilter form field=Field::Target id="filter-target" label="Target"/>
             <label for="filter-result">"Result"
                 <select id="filter-result"
@@ -184,14 +186,24 @@ fn TextFilter(
     /// The input's type: `text` or `datetime-local`.
     #[prop(default = "text")]
     kind: &'static str,
+    /// Values the browser offers as the reader types, such as every audit action.
+    #[prop(optional)]
+    suggestions: Vec<&'static str>,
 ) -> impl IntoView {
     // Seconds are allowed in times, so a time with seconds from a shared link stays valid.
     let step = (kind == "datetime-local").then_some("1");
+    let list = (!suggestions.is_empty()).then(|| format!("{id}-suggestions"));
+    let options = suggestions
+        .into_iter()
+        .map(|value| view! { <option value=value></option> })
+        .collect_view();
     view! {
         <label for=id>{label}
             <input id=id type=kind step=step autocomplete="off" spellcheck="false"
+                list=list.clone()
                 prop:value=move || form.with(|f| f.get(field).to_owned())
                 on:input=move |ev| form.update(|f| f.set(field, event_target_value(&ev)))/>
+            <datalist id=list>{options}</datalist>
         </label>
     }
 }
