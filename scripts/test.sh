@@ -44,7 +44,7 @@ MSG
 fi
 
 ./scripts/build-dashboard.sh
-./scripts/browser-deps.sh
+./scripts/test-deps.sh
 
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
