@@ -1,11 +1,11 @@
 //! Starting and stopping coordinators: the in-process `TestApp`, the `coordinator serve`
 //! process variant, and the `dual_test!` macros that run each case on SQLite and Postgres.
 
+use super::postgres::TestDatabase;
 use coordinator::Application;
 use coordinator::config::{Config, Source};
 use coordinator::state::AppState;
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use std::path::PathBuf;
 use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,8 +50,7 @@ macro_rules! dual_test {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 static TRACING: Once = Once::new();
 
-/// `prefix_<unix seconds>_<pid>_<n>`: the time lets a later run tell abandoned databases from
-/// those of a run still going.
+/// `prefix_<unix seconds>_<pid>_<n>`
 fn unique(prefix: &str) -> String {
     format!(
         "{prefix}_{}_{}_{}",
@@ -60,48 +59,6 @@ fn unique(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::SeqCst),
     )
 }
-
-/// Abandoned test databases are dropped once they are this old.
-const STALE_AFTER_SECONDS: i64 = 6 * 3600;
-
-fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-fn with_database(url: &str, database: &str) -> String {
-    let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(url);
-    format!("{base}/{database}")
-}
-
-/// Drops databases left behind long ago by runs that died before their teardown; a run still
-/// going elsewhere keeps its own.
-async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
-    let rows = admin
-        .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT datname FROM pg_database WHERE datname LIKE 'coordinator_test_%'",
-        ))
-        .await
-        .expect("listing test databases");
-    let cutoff = chrono::Utc::now().timestamp() - STALE_AFTER_SECONDS;
-    for row in rows {
-        let name: String = row.try_get("", "datname").expect("datname");
-        let created: i64 = name
-            .trim_start_matches("coordinator_test_")
-            .split('_')
-            .next()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
-        if created < cutoff {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-        }
-    }
-}
-
-static STALE_SWEEP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 
 pub struct TestApp {
     pub backend: Backend,
@@ -112,7 +69,7 @@ pub struct TestApp {
     pub vars: Vec<(String, String)>,
     /// The in-process server; `None` for a coordinator run as a separate process.
     pub server: Option<actix_web::dev::ServerHandle>,
-    postgres_database: Option<String>,
+    postgres_database: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -145,21 +102,9 @@ impl TestApp {
         ];
         let mut postgres_database = None;
         if backend == Backend::Postgres {
-            let admin_url = postgres_admin_url();
-            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-                panic!("Postgres must be reachable at {admin_url} for the Postgres tests: {e}")
-            });
-            STALE_SWEEP
-                .get_or_init(|| drop_stale_databases(&admin))
-                .await;
-            let name = unique("coordinator_test");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("creating the test database");
-            admin.close().await.ok();
-            vars.push(("DATABASE_URL".into(), with_database(&admin_url, &name)));
-            postgres_database = Some(name);
+            let database = TestDatabase::create().await;
+            vars.push(("DATABASE_URL".into(), database.url()));
+            postgres_database = Some(database);
         }
         for (key, value) in extra {
             vars.retain(|(k, _)| k != key);
@@ -210,14 +155,9 @@ impl TestApp {
     }
 
     pub async fn teardown(self) {
-        if let Some(name) = &self.postgres_database {
+        if let Some(database) = self.postgres_database {
             self.state.db.clone().close().await.ok();
-            if let Ok(admin) = Database::connect(&postgres_admin_url()).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await;
-                admin.close().await.ok();
-            }
+            database.drop_database().await;
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
@@ -290,18 +230,9 @@ impl TestApp {
         ];
         let mut postgres_database = None;
         if backend == Backend::Postgres {
-            let admin_url = postgres_admin_url();
-            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-                panic!("Postgres must be reachable at {admin_url} for the Postgres tests: {e}")
-            });
-            let name = unique("coordinator_test");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("creating the test database");
-            admin.close().await.ok();
-            vars.push(("DATABASE_URL".into(), with_database(&admin_url, &name)));
-            postgres_database = Some(name);
+            let database = TestDatabase::create().await;
+            vars.push(("DATABASE_URL".into(), database.url()));
+            postgres_database = Some(database);
         }
         for (key, value) in extra {
             vars.retain(|(k, _)| k != key);
