@@ -1,5 +1,6 @@
 //! Postgres databases for tests. Each run migrates one template database; each test gets a copy
-//! of it (`CREATE DATABASE … TEMPLATE`, far cheaper than migrating).
+//! of it (`CREATE DATABASE … TEMPLATE`, far cheaper than migrating) and drops it when the test
+//! ends, however it ends.
 //!
 //! Several runs may share one server (developers, CI jobs, branches with other migrations), so a
 //! run never touches databases of a run that is still going. Each run holds a session advisory
@@ -182,7 +183,7 @@ async fn create_template(url: &str) -> String {
     name
 }
 
-/// A test's own Postgres database, already migrated.
+/// A test's own Postgres database, already migrated; dropped with this value.
 pub struct TestDatabase {
     name: String,
     admin_url: String,
@@ -210,14 +211,32 @@ impl TestDatabase {
     pub fn url(&self) -> String {
         with_database(&self.admin_url, &self.name)
     }
+}
 
-    pub async fn drop_database(self) {
-        let mut admin = connect(&self.admin_url).await;
-        execute(
-            &mut admin,
-            format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
-        )
-        .await;
-        admin.close().await.ok();
+impl Drop for TestDatabase {
+    /// Runs on a thread with a runtime of its own: `drop` cannot await, and it also runs while
+    /// a failed test unwinds, when the test's runtime may be of no use.
+    fn drop(&mut self) {
+        let url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&url).await.ok()?;
+                let result = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut conn).await;
+                conn.close().await.ok();
+                result.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!(
+                "could not drop the test database {}; the next run drops it",
+                self.name
+            );
+        }
     }
 }
