@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
     pub text: String,
 }
 
@@ -61,12 +60,10 @@ impl TestApp {
         }
         let response = request.send().await.expect("sending a request");
         let status = response.status();
-        let headers = response.headers().clone();
         let text = response.text().await.expect("reading a response");
         Reply {
             status,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            headers,
             text,
         }
     }
@@ -90,12 +87,10 @@ impl TestApp {
         }
         let response = request.send().await.expect("sending a request");
         let status = response.status();
-        let headers = response.headers().clone();
         let text = response.text().await.expect("reading a response");
         Reply {
             status,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            headers,
             text,
         }
     }
