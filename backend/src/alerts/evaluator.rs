@@ -164,7 +164,7 @@ pub async fn evaluate(state: &AppState) -> anyhow::Result<()> {
     txn.commit().await?;
     state.audited();
     for notice in notices {
-        tokio::spawn(post_with_retries(notice));
+        state.background.spawn(post_with_retries(notice));
     }
     Ok(())
 }
@@ -202,7 +202,7 @@ async fn post_with_retries(notice: Notice) {
 }
 
 pub fn spawn(state: AppState) {
-    tokio::spawn(async move {
+    state.background.clone().spawn(async move {
         let mut tick = tokio::time::interval(state.config.alert_eval_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
