@@ -1,7 +1,7 @@
 //! Talking to the coordinator: enrollment, the API key kept on disk, and every call a
 //! server makes. Errors say whether trying again later can help.
 
-use crate::files::TempFile;
+use crate::files;
 use coordinator_api::assessments::AssessmentResults;
 use coordinator_api::executions::{CompleteRequest, ProgressRequest};
 use coordinator_api::remediations::{ProposeRequest, ProposeResponse};
@@ -330,10 +330,10 @@ pub fn save_key(path: &Path, key: &Secret) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut temporary = TempFile::create_next_to(path)?;
-    temporary.file.write_all(key.expose().as_bytes())?;
-    temporary.file.sync_all()?;
-    temporary.persist(path)
+    let mut temporary = files::temp_file_next_to(path)?;
+    temporary.write_all(key.expose().as_bytes())?;
+    temporary.as_file().sync_all()?;
+    files::persist(temporary, path)
 }
 
 /// Narrows a kept key file to its owner, should it have been made readable by others since
