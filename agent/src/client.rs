@@ -1,7 +1,8 @@
 //! Talking to the coordinator: enrollment, the API key kept on disk, and every call a
 //! server makes. Errors say whether trying again later can help.
 
-use crate::files::TempFile;
+use crate::files;
+use backon::{ExponentialBuilder, Retryable};
 use coordinator_api::assessments::AssessmentResults;
 use coordinator_api::executions::{CompleteRequest, ProgressRequest};
 use coordinator_api::remediations::{ProposeRequest, ProposeResponse};
@@ -14,6 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -330,10 +332,10 @@ pub fn save_key(path: &Path, key: &Secret) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut temporary = TempFile::create_next_to(path)?;
-    temporary.file.write_all(key.expose().as_bytes())?;
-    temporary.file.sync_all()?;
-    temporary.persist(path)
+    let mut temporary = files::temp_file_next_to(path)?;
+    temporary.write_all(key.expose().as_bytes())?;
+    temporary.as_file().sync_all()?;
+    files::persist(temporary, path)
 }
 
 /// Narrows a kept key file to its owner, should it have been made readable by others since
@@ -358,19 +360,25 @@ pub fn load_key(path: &Path) -> Option<Secret> {
     (!key.is_empty()).then(|| Secret::new(key))
 }
 
-/// `wait` scaled by a random factor between one half and one: agents that lost the
-/// coordinator at the same moment do not all come back at the same moment.
-fn jittered(wait: Duration) -> Duration {
-    let mut byte = [0u8; 1];
-    rand::fill(&mut byte);
-    wait.mul_f64(0.5 + f64::from(byte[0]) / 510.0)
-}
-
 const FIRST_WAIT: Duration = Duration::from_millis(500);
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
+/// The waits between attempts: from half a second, doubling up to 30 seconds, each scaled by
+/// a random factor between one half and one, so that agents that lost the coordinator at the
+/// same moment do not all come back at the same moment. backon's jitter adds up to the whole
+/// delay again, hence the halved bounds.
+fn waits() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(FIRST_WAIT / 2)
+        .with_max_delay(MAX_WAIT / 2)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+}
+
 /// Retries `attempt` while the coordinator is unavailable, waiting longer each time (up to
-/// 30 seconds, with jitter), until it answers or `stop` says to give up.
+/// 30 seconds, with jitter), until it answers or `stop` says to give up. An attempt under way
+/// is never cut short: a claim the coordinator granted must reach the agent.
 pub async fn with_backoff<T, F, Fut>(
     what: &str,
     stop: &tokio::sync::watch::Receiver<bool>,
@@ -380,24 +388,50 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ClientError>>,
 {
-    let mut wait = FIRST_WAIT;
-    loop {
-        if *stop.borrow() {
-            return None;
-        }
-        match attempt().await {
-            Err(err) if err.is_retryable() => {
-                let pause = jittered(wait);
-                tracing::warn!(error = %err, retry_in = ?pause, "{what} failed; retrying");
-                let mut stop = stop.clone();
+    // Set when a wait ends early because `stop` changed (or its sender is gone).
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let halted = {
+        let interrupted = interrupted.clone();
+        let stop = stop.clone();
+        move || interrupted.load(Ordering::Relaxed) || *stop.borrow()
+    };
+    let sleep = {
+        let interrupted = interrupted.clone();
+        let stop = stop.clone();
+        move |pause: Duration| {
+            let interrupted = interrupted.clone();
+            let mut stop = stop.clone();
+            async move {
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
-                    _ = stop.changed() => return None,
+                    _ = stop.changed() => interrupted.store(true, Ordering::Relaxed),
                 }
-                wait = (wait * 2).min(MAX_WAIT);
             }
-            other => return Some(other),
         }
+    };
+    // `None` stands for "stopped", which ends the retries like a refusal would.
+    let result = (|| {
+        let started = (!halted()).then(&mut attempt);
+        async move {
+            match started {
+                Some(attempt) => attempt.await.map_err(Some),
+                None => Err(None),
+            }
+        }
+    })
+    .retry(waits())
+    .sleep(sleep)
+    .when(|err: &Option<ClientError>| err.as_ref().is_some_and(ClientError::is_retryable))
+    .notify(|err: &Option<ClientError>, pause| {
+        if let Some(err) = err {
+            tracing::warn!(error = %err, retry_in = ?pause, "{what} failed; retrying");
+        }
+    })
+    .await;
+    match result {
+        Ok(value) => Some(Ok(value)),
+        Err(Some(err)) => Some(Err(err)),
+        Err(None) => None,
     }
 }
 
@@ -407,33 +441,28 @@ where
 pub async fn with_retries<T, F, Fut>(
     what: &str,
     budget: Duration,
-    mut attempt: F,
+    attempt: F,
 ) -> Result<T, ClientError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ClientError>>,
 {
     let started = Instant::now();
-    let mut wait = FIRST_WAIT;
-    loop {
-        match attempt().await {
-            Err(err) if err.is_retryable() => {
-                let pause = jittered(wait);
-                if started.elapsed() + pause > budget {
-                    return Err(err);
-                }
-                tracing::warn!(error = %err, retry_in = ?pause, "{what} failed; retrying");
-                tokio::time::sleep(pause).await;
-                wait = (wait * 2).min(MAX_WAIT);
-            }
-            other => return other,
-        }
-    }
+    attempt
+        .retry(waits())
+        .when(ClientError::is_retryable)
+        // The budget counts the attempts' own time too, not only the waits.
+        .adjust(|_, pause| pause.filter(|pause| started.elapsed() + *pause <= budget))
+        .notify(|err, pause| {
+            tracing::warn!(error = %err, retry_in = ?pause, "{what} failed; retrying");
+        })
+        .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backon::BackoffBuilder;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
@@ -626,9 +655,40 @@ mod tests {
     #[test]
     fn jitter_stays_between_half_and_whole() {
         for _ in 0..100 {
-            let wait = jittered(Duration::from_secs(10));
-            assert!(wait >= Duration::from_secs(5) && wait <= Duration::from_secs(10));
+            let mut whole = FIRST_WAIT;
+            for wait in waits().build().take(10) {
+                assert!(wait >= whole / 2 && wait <= whole, "{wait:?} for {whole:?}");
+                whole = (whole * 2).min(MAX_WAIT);
+            }
         }
+    }
+
+    #[tokio::test]
+    async fn backing_off_ends_when_asked_to_stop_without_cutting_an_attempt_short() {
+        let (stopper, stop) = tokio::sync::watch::channel(true);
+        let mut calls = 0;
+        let result: Option<Result<(), _>> = with_backoff("test", &stop, || {
+            calls += 1;
+            async { Ok(()) }
+        })
+        .await;
+        assert!(result.is_none());
+        assert_eq!(calls, 0, "stopped before the first attempt");
+
+        stopper.send_replace(false);
+        let mut calls = 0;
+        let result: Option<Result<(), _>> = with_backoff("test", &stop, || {
+            calls += 1;
+            let stopper = &stopper;
+            async move {
+                // Asked to stop during the attempt: it still ends, then no other starts.
+                stopper.send_replace(true);
+                Err(ClientError::Unavailable("down".to_owned()))
+            }
+        })
+        .await;
+        assert!(result.is_none());
+        assert_eq!(calls, 1);
     }
 
     #[tokio::test]

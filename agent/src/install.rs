@@ -31,7 +31,7 @@
 //! not reported.
 
 use crate::config::{AgentConfig, ManagedFile};
-use crate::files::{TempFile, sync_dir};
+use crate::files::{self, sync_dir};
 use crate::mcp_config::{McpFile, ServerEntry, unified_diff};
 use coordinator_api::ExecutionId;
 use coordinator_api::executions::{ActionStatus, ExecutionOutcome};
@@ -304,25 +304,26 @@ fn write_checked(path: &Path, expected: Option<&str>, text: &str) -> Result<(), 
         Err(err) => return Err(err.into()),
     };
     // Dropped (and so removed) on every early return below.
-    let mut temporary = TempFile::create_next_to(path)?;
-    temporary.file.write_all(text.as_bytes())?;
+    let mut temporary = files::temp_file_next_to(path)?;
+    temporary.write_all(text.as_bytes())?;
     if let Some(meta) = &original {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
             // An agent running as root edits files that belong to their users, and must give
             // them back; without privileges this fails, and the user is the agent's anyway.
-            let _ = std::os::unix::fs::fchown(&temporary.file, Some(meta.uid()), Some(meta.gid()));
+            let _ =
+                std::os::unix::fs::fchown(temporary.as_file(), Some(meta.uid()), Some(meta.gid()));
         }
-        temporary.file.set_permissions(meta.permissions())?;
+        temporary.as_file().set_permissions(meta.permissions())?;
     }
-    temporary.file.sync_all()?;
+    temporary.as_file().sync_all()?;
     // The last look before the rename: a client application may have saved the file since
     // the agent read it, and its change must not be silently lost.
     if read_bytes(path)?.as_deref() != expected.map(str::as_bytes) {
         return Err(WriteFailure::Changed);
     }
-    temporary.persist(path)?;
+    files::persist(temporary, path)?;
     Ok(())
 }
 

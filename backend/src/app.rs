@@ -68,6 +68,7 @@ impl Application {
         let state = AppState::new(db, config);
         users::service::bootstrap_admin(&state).await?;
         chain::spawn_sealer(
+            &state.background,
             state.db.clone(),
             state.audit_key.clone(),
             state.wakeups.sealer.clone(),
@@ -128,18 +129,36 @@ impl Application {
         &self.state
     }
 
-    /// Stops the server from elsewhere (graceful: requests in flight are finished).
+    /// Stops the server from elsewhere (graceful: requests in flight are finished); the
+    /// background loops stop after it, in `run_until_stopped`.
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
 
+    /// Serves until the server is stopped (through `handle`, or by SIGINT/SIGTERM), then
+    /// stops the background loops and waits for them.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.state.background.shutdown().await;
+        served
+    }
+
+    /// Stops an application that was built but is not being run elsewhere: the server
+    /// (gracefully), then the background loops.
+    pub async fn shutdown(self) {
+        let handle = self.server.handle();
+        let background = self.state.background.clone();
+        let server = tokio::spawn(self.server);
+        handle.stop(true).await;
+        if let Err(err) = server.await {
+            tracing::warn!(error = %err, "the HTTP server ended abnormally");
+        }
+        background.shutdown().await;
     }
 }
 
 fn spawn_housekeeping(state: AppState) {
-    tokio::spawn(async move {
+    state.background.clone().spawn(async move {
         let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
         loop {
             tick.tick().await;

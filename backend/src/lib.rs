@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

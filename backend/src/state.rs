@@ -3,6 +3,7 @@
 use crate::audit::AuditKey;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::LoginThrottle;
+use crate::background::Background;
 use crate::config::{Config, secret_bytes};
 use crate::db::{UnitOfWork, Wakeups};
 use crate::events::EventHub;
@@ -27,6 +28,8 @@ pub struct AppState {
     /// WebSocket subscribers dropped for falling behind.
     pub dropped_slow_consumers: Arc<AtomicU64>,
     pub recorder: Arc<Recorder>,
+    /// The loops this application runs beside its server; they end when it shuts down.
+    pub background: Background,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             events: EventHub::default(),
             dropped_slow_consumers: Arc::new(AtomicU64::new(0)),
             recorder: Arc::new(Recorder::new()),
+            background: Background::default(),
             config: Arc::new(config),
         }
     }

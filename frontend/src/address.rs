@@ -6,6 +6,7 @@
 //! ([`percent_encode`]), which the API client's path segments use too.
 
 use leptos_router::params::ParamsMap;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use std::str::FromStr;
 
 /// The query string of the address, as the filters read it: the router's map on a page,
@@ -103,18 +104,17 @@ pub fn query_pairs(href: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// RFC 3986 percent-encoding: unreserved characters (`A–Z a–z 0–9 - . _ ~`) are kept, every
-/// other byte of the UTF-8 text is `%XX`. Safe in a path segment and in a query value.
+/// What RFC 3986 leaves unescaped anywhere in a URL: `A–Z a–z 0–9 - . _ ~`.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// RFC 3986 percent-encoding: unreserved characters are kept, every other byte of the UTF-8
+/// text is `%XX`. Safe in a path segment and in a query value.
 pub fn percent_encode(value: &str) -> String {
-    let mut encoded = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
+    utf8_percent_encode(value, UNRESERVED).to_string()
 }
 
 /// Query values as forms send them: a space is `+`, which reads better in a shared link.
@@ -122,32 +122,11 @@ fn form_encode(value: &str) -> String {
     percent_encode(value).replace("%20", "+")
 }
 
+/// A `+` is a space; a `%` not followed by two hex digits is kept as it is, as browsers do.
 fn form_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => decoded.push(b' '),
-            b'%' => match bytes.get(i + 1..i + 3).and_then(hex_byte) {
-                Some(byte) => {
-                    decoded.push(byte);
-                    i += 2;
-                }
-                // A lone `%` is kept as it is, as browsers do.
-                None => decoded.push(b'%'),
-            },
-            other => decoded.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
-}
-
-fn hex_byte(digits: &[u8]) -> Option<u8> {
-    std::str::from_utf8(digits)
-        .ok()
-        .and_then(|digits| u8::from_str_radix(digits, 16).ok())
+    percent_decode_str(&value.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::audit::{Origin, record};
 use crate::monitoring::entity as sample;
 use crate::monitoring::recorder::COORDINATOR;
 use crate::state::AppState;
+use backon::{ExponentialBuilder, Retryable};
 use chrono::Utc;
 use coordinator_api::alerts::{AlertMetric, AlertStatus};
 use coordinator_api::audit::{AuditAction, AuditTarget};
@@ -163,7 +164,7 @@ pub async fn evaluate(state: &AppState) -> anyhow::Result<()> {
     }
     txn.commit().await?;
     for notice in notices {
-        tokio::spawn(post_with_retries(notice));
+        state.background.spawn(post_with_retries(notice));
     }
     Ok(())
 }
@@ -182,26 +183,41 @@ async fn post_with_retries(notice: Notice) {
             return;
         }
     };
-    const ATTEMPTS: u32 = 4;
-    let mut wait = Duration::from_secs(1);
-    for attempt in 1..=ATTEMPTS {
-        match client.post(&notice.url).json(&notice.body).send().await {
-            Ok(response) if response.status().is_success() => return,
-            Ok(response) => {
-                tracing::warn!(status = %response.status(), attempt, "alert webhook refused")
+    const ATTEMPTS: usize = 4;
+    let mut attempt = 0;
+    let posted = (|| {
+        attempt += 1;
+        let (client, notice) = (&client, &notice);
+        async move {
+            match client.post(&notice.url).json(&notice.body).send().await {
+                Ok(response) if response.status().is_success() => Ok(()),
+                Ok(response) => {
+                    tracing::warn!(status = %response.status(), attempt, "alert webhook refused");
+                    Err(())
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, attempt, "alert webhook unreachable");
+                    Err(())
+                }
             }
-            Err(err) => tracing::warn!(error = %err, attempt, "alert webhook unreachable"),
         }
-        if attempt < ATTEMPTS {
-            tokio::time::sleep(wait).await;
-            wait *= 2;
-        }
+    })
+    // Waits of 1, 2 and 4 seconds between the attempts.
+    .retry(
+        ExponentialBuilder::default()
+            .with_min_delay(Duration::from_secs(1))
+            .with_factor(2.0)
+            .with_max_times(ATTEMPTS - 1),
+    )
+    .await;
+    if posted.is_ok() {
+        return;
     }
     tracing::error!("gave up posting an alert to its webhook after {ATTEMPTS} attempts");
 }
 
 pub fn spawn(state: AppState) {
-    tokio::spawn(async move {
+    state.background.clone().spawn(async move {
         let mut tick = tokio::time::interval(state.config.alert_eval_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

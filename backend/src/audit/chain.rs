@@ -20,6 +20,7 @@
 
 use super::entity::{audit_log, chain_state, checkpoint};
 use super::record::RowContent;
+use crate::background::Background;
 use crate::db;
 use chrono::{DateTime, SecondsFormat, Utc};
 use coordinator_api::AuditLogId;
@@ -243,10 +244,16 @@ pub async fn seal_pending(db: &DatabaseConnection, key: &AuditKey) -> Result<u64
     }
 }
 
-/// Runs the sealer until the process ends: shortly after each audited commit, and at least
-/// every `interval`.
-pub fn spawn_sealer(db: DatabaseConnection, key: AuditKey, wake: Arc<Notify>, interval: Duration) {
-    tokio::spawn(async move {
+/// Runs the sealer until the application shuts down: shortly after each audited commit, and
+/// at least every `interval`.
+pub fn spawn_sealer(
+    background: &Background,
+    db: DatabaseConnection,
+    key: AuditKey,
+    wake: Arc<Notify>,
+    interval: Duration,
+) {
+    background.spawn(async move {
         loop {
             tokio::select! {
                 _ = wake.notified() => {

@@ -170,7 +170,7 @@ pub fn spawn(state: AppState) {
         tracing::info!("AUDIT_RETENTION_DAYS is 0: the audit log is kept forever");
         return;
     }
-    tokio::spawn(async move {
+    state.background.clone().spawn(async move {
         let origin = Origin::system("retention");
         let mut tick = tokio::time::interval(PRUNE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,15 +1,18 @@
-//! The files of the built dashboard, looked up by name.
+//! The files of the built dashboard, embedded into the binary by `rust-embed`, looked up by
+//! name. The gzipped copies are made by scripts/build-dashboard.sh and embedded beside them.
 
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::LazyLock;
+use actix_web::web::Bytes;
+use rust_embed::Embed;
+use std::borrow::Cow;
 
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/dashboard_assets.rs"));
-}
+#[derive(Embed)]
+#[folder = "../frontend/dist/"]
+// A coordinator built before its dashboard still serves the API, and `/` says how to build.
+#[allow_missing = true]
+struct Dist;
 
 pub struct Asset {
-    pub bytes: &'static [u8],
+    pub bytes: Bytes,
     pub content_type: &'static str,
     /// A strong validator, so browsers revalidate cheaply instead of downloading again.
     pub etag: String,
@@ -27,26 +30,20 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
-    embedded::ASSETS
-        .iter()
-        .map(|(name, bytes)| {
-            let digest = Sha256::digest(bytes);
-            let asset = Asset {
-                bytes,
-                content_type: content_type(name),
-                etag: format!("\"{}\"", hex::encode(&digest[..12])),
-            };
-            (*name, asset)
-        })
-        .collect()
-});
-
-pub fn get(name: &str) -> Option<&'static Asset> {
-    ASSETS.get(name)
+pub fn get(name: &str) -> Option<Asset> {
+    let file = Dist::get(name)?;
+    let bytes = match file.data {
+        Cow::Borrowed(bytes) => Bytes::from_static(bytes),
+        Cow::Owned(bytes) => Bytes::from(bytes),
+    };
+    Some(Asset {
+        bytes,
+        content_type: content_type(name),
+        etag: format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12])),
+    })
 }
 
 /// Whether this binary was built with the dashboard.
 pub fn built() -> bool {
-    ASSETS.contains_key("index.html")
+    Dist::get("index.html").is_some()
 }

@@ -42,7 +42,7 @@ fn serve_file(req: &HttpRequest, name: &str, asset: &Asset) -> HttpResponse {
         .flatten();
     match compressed {
         Some(gzipped) => {
-            let mut response = serve(req, gzipped);
+            let mut response = serve(req, &gzipped);
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
@@ -92,7 +92,7 @@ fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
     if fresh || req.method() == Method::HEAD {
         response.finish()
     } else {
-        response.body(asset.bytes)
+        response.body(asset.bytes.clone())
     }
 }
 
@@ -111,11 +111,11 @@ pub async fn fallback(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         && let Some(name) = file.filter(|name| !name.ends_with(".gz"))
         && let Some(asset) = assets::get(name)
     {
-        return Ok(serve_file(&req, name, asset));
+        return Ok(serve_file(&req, name, &asset));
     }
     if readable && is_page_address(path) && (path == "/" || wants_html(&req)) {
         return Ok(match assets::get("index.html") {
-            Some(index) => serve(&req, index),
+            Some(index) => serve(&req, &index),
             None => HttpResponse::Ok()
                 .content_type("text/html; charset=utf-8")
                 .body(NOT_BUILT),

@@ -156,13 +156,14 @@ async fn listen(state: AppState, wake: Arc<tokio::sync::Notify>) {
     }
 }
 
-/// Tails the audit log for as long as the process runs.
+/// Tails the audit log until the application shuts down.
 pub fn spawn_relay(state: AppState) {
     let wake = state.wakeups.events.clone();
+    let background = state.background.clone();
     if state.db.get_database_backend() == DbBackend::Postgres {
-        tokio::spawn(listen(state.clone(), wake.clone()));
+        background.spawn(listen(state.clone(), wake.clone()));
     }
-    tokio::spawn(async move {
+    background.spawn(async move {
         let mut last = newest_id(&state).await;
         let mut published: BTreeSet<i64> = BTreeSet::new();
         loop {

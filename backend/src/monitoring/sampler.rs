@@ -81,7 +81,7 @@ pub async fn prune(state: &AppState) -> Result<u64, sea_orm::DbErr> {
 }
 
 pub fn spawn(state: AppState) {
-    tokio::spawn(async move {
+    state.background.clone().spawn(async move {
         let mut sampler = match Sampler::new() {
             Ok(sampler) => sampler,
             Err(err) => {

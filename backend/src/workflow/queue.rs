@@ -109,7 +109,7 @@ pub async fn reap_expired_leases(state: &AppState) -> ApiResult<usize> {
 /// Runs the housekeeping of the workflow about once a second: expired leases, and
 /// proposals nobody decided in time.
 pub fn spawn_reaper(state: AppState) {
-    tokio::spawn(async move {
+    state.background.clone().spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

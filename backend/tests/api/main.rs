@@ -20,6 +20,7 @@ mod monitoring;
 mod replicas;
 mod retention;
 mod servers;
+mod shutdown;
 mod spec_examples;
 mod tamper;
 mod tokens;

@@ -1,14 +1,16 @@
-//! Just enough of the W3C WebDriver protocol to drive Debian's headless Chromium through
-//! chromedriver: sessions, navigation, elements, scripts, screenshots, downloads and the
-//! browser's console log.
+//! Debian's headless Chromium driven through chromedriver with fantoccini, behind the few
+//! helpers the tests use: waiting for elements and text, typing, screenshots, downloads and
+//! the browser's console log.
 
-use base64::Engine;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub use fantoccini::elements::Element;
 /// How long a test waits for something to show up on the page.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -72,51 +74,45 @@ impl Drop for Driver {
 
 /// One browser window.
 pub struct Browser {
-    client: reqwest::Client,
-    session: String,
+    client: Client,
     pub downloads: PathBuf,
-    _profile: tempfile_dir::TempDir,
+    _profile: tempfile::TempDir,
 }
 
-/// A temporary folder removed on drop (the tests keep no browser profile).
-mod tempfile_dir {
-    use std::path::{Path, PathBuf};
-
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub fn new(prefix: &str) -> Self {
-            let path = std::env::temp_dir().join(format!(
-                "{prefix}-{}-{}",
-                std::process::id(),
-                rand::random::<u64>()
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            Self(path)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+/// A chromedriver command outside the W3C set, on the session: `POST {path}` with `body`.
+#[derive(Debug)]
+struct Vendor {
+    path: &'static str,
+    body: Value,
 }
 
-#[derive(Clone, Debug)]
-pub struct Element(String);
+impl WebDriverCompatibleCommand for Vendor {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
+    }
+}
 
 impl Browser {
     pub async fn open(driver: &Driver, downloads: PathBuf, width: u32, height: u32) -> Self {
         let chromium = program("CHROMIUM", "/usr/bin/chromium");
-        let profile = tempfile_dir::TempDir::new("coordinator-browser");
+        let profile = tempfile::Builder::new()
+            .prefix("coordinator-browser-")
+            .tempdir()
+            .unwrap();
         std::fs::create_dir_all(&downloads).unwrap();
-        let client = reqwest::Client::new();
-        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+        let capabilities = json!({
             "browserName": "chrome",
             "goog:loggingPrefs": { "browser": "ALL" },
             "goog:chromeOptions": {
@@ -137,30 +133,24 @@ impl Browser {
                     "safebrowsing.enabled": false,
                 },
             },
-        }}});
-        let reply: Value = client
-            .post(format!("{}/session", driver.url))
-            .json(&capabilities)
-            .send()
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        // chromedriver listens on localhost only: plain HTTP, no TLS.
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&driver.url)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = reply["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no browser session: {reply}"))
-            .to_owned();
+            .unwrap_or_else(|err| panic!("no browser session: {err}"));
         let browser = Self {
             client,
-            session: format!("{}/session/{session}", driver.url),
             downloads,
             _profile: profile,
         };
         browser
-            .command(
-                "POST",
-                "/goog/cdp/execute",
+            .vendor(
+                "goog/cdp/execute",
                 json!({ "cmd": "Browser.setDownloadBehavior", "params": {
                     "behavior": "allow", "downloadPath": browser.downloads.display().to_string()
                 }}),
@@ -169,57 +159,36 @@ impl Browser {
         browser
     }
 
-    async fn command(&self, method: &str, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", self.session);
-        let request = match method {
-            "GET" => self.client.get(url),
-            "DELETE" => self.client.delete(url),
-            _ => self.client.post(url).json(&body),
-        };
-        let reply: Value = request.send().await.unwrap().json().await.unwrap();
-        if let Some(error) = reply["value"].get("error") {
-            panic!(
-                "WebDriver {method} {path} failed: {error}: {}",
-                reply["value"]["message"]
-            );
-        }
-        reply["value"].clone()
+    async fn vendor(&self, path: &'static str, body: Value) -> Value {
+        self.client
+            .issue_cmd(Vendor { path, body })
+            .await
+            .unwrap_or_else(|err| panic!("WebDriver POST /{path} failed: {err}"))
     }
 
     pub async fn goto(&self, url: &str) {
-        self.command("POST", "/url", json!({ "url": url })).await;
+        self.client.goto(url).await.unwrap();
     }
 
     pub async fn current_url(&self) -> String {
-        self.command("GET", "/url", Value::Null)
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.client.current_url().await.unwrap().to_string()
     }
 
     pub async fn script(&self, script: &str, args: Value) -> Value {
-        self.command(
-            "POST",
-            "/execute/sync",
-            json!({ "script": script, "args": args }),
-        )
-        .await
+        let args = match args {
+            Value::Array(args) => args,
+            Value::Null => Vec::new(),
+            other => vec![other],
+        };
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|err| panic!("script `{script}` failed: {err}"))
     }
 
     /// Elements matching a CSS selector, now.
     pub async fn all(&self, css: &str) -> Vec<Element> {
-        self.command(
-            "POST",
-            "/elements",
-            json!({ "using": "css selector", "value": css }),
-        )
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| Element(e[ELEMENT_KEY].as_str().unwrap().to_owned()))
-        .collect()
+        self.client.find_all(Locator::Css(css)).await.unwrap()
     }
 
     /// Waits until `css` matches an element.
@@ -279,8 +248,7 @@ impl Browser {
     }
 
     pub async fn click(&self, element: &Element) {
-        self.command("POST", &format!("/element/{}/click", element.0), json!({}))
-            .await;
+        element.click().await.unwrap();
     }
 
     pub async fn click_on(&self, css: &str) {
@@ -290,27 +258,15 @@ impl Browser {
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css).await;
-        self.command("POST", &format!("/element/{}/clear", element.0), json!({}))
-            .await;
-        self.command(
-            "POST",
-            &format!("/element/{}/value", element.0),
-            json!({ "text": text }),
-        )
-        .await;
+        element.clear().await.unwrap();
+        element.send_keys(text).await.unwrap();
     }
 
     /// Types into whatever has the focus, as a person at the keyboard would; `\u{E004}` is
     /// Tab and `\u{E007}` is Enter.
     pub async fn keys(&self, text: &str) {
-        let active = self.command("GET", "/element/active", Value::Null).await;
-        let id = active[ELEMENT_KEY].as_str().unwrap().to_owned();
-        self.command(
-            "POST",
-            &format!("/element/{id}/value"),
-            json!({ "text": text }),
-        )
-        .await;
+        let active = self.client.active_element().await.unwrap();
+        active.send_keys(text).await.unwrap();
     }
 
     /// The `id` of the element that has the focus.
@@ -323,29 +279,15 @@ impl Browser {
     }
 
     pub async fn text(&self, element: &Element) -> String {
-        self.command("GET", &format!("/element/{}/text", element.0), Value::Null)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        element.text().await.unwrap()
     }
 
     pub async fn attribute(&self, element: &Element, name: &str) -> Option<String> {
-        self.command(
-            "GET",
-            &format!("/element/{}/attribute/{name}", element.0),
-            Value::Null,
-        )
-        .await
-        .as_str()
-        .map(str::to_owned)
+        element.attr(name).await.unwrap()
     }
 
     pub async fn screenshot(&self, path: &Path) {
-        let data = self.command("GET", "/screenshot", Value::Null).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(data.as_str().unwrap())
-            .unwrap();
+        let png = self.client.screenshot().await.unwrap();
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, png).unwrap();
     }
@@ -353,7 +295,7 @@ impl Browser {
     /// Console messages at level SEVERE (errors, uncaught exceptions, failed loads) since the
     /// last call.
     pub async fn console_errors(&self) -> Vec<String> {
-        self.command("POST", "/se/log", json!({ "type": "browser" }))
+        self.vendor("se/log", json!({ "type": "browser" }))
             .await
             .as_array()
             .cloned()
@@ -385,6 +327,6 @@ impl Browser {
     }
 
     pub async fn close(self) {
-        self.command("DELETE", "", Value::Null).await;
+        self.client.close().await.unwrap();
     }
 }

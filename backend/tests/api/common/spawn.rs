@@ -141,6 +141,8 @@ impl TestApp {
             .expect("an in-process coordinator")
             .stop(true)
             .await;
+        // The old coordinator's loops end before the new one starts, as in a real restart.
+        self.state.background.shutdown().await;
         let port = self.address.rsplit(':').next().expect("a port").to_owned();
         let mut vars = self.vars.clone();
         vars.retain(|(k, _)| k != "PORT");
