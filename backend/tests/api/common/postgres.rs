@@ -165,6 +165,13 @@ async fn create_template(url: &str) -> String {
     let mut admin = connect(url).await;
     sweep(&mut admin).await;
     let name = format!("{PREFIX}{}_template", run_id());
+    // A test that failed while making it leaves it half made; the next one starts over, and
+    // fails on the cause rather than on the name.
+    execute(
+        &mut admin,
+        format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    )
+    .await;
     execute(&mut admin, format!("CREATE DATABASE \"{name}\"")).await;
     let db = Database::connect(with_database(url, &name))
         .await
