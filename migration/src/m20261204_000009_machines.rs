@@ -60,6 +60,16 @@ async fn add_column(
         .await
 }
 
+async fn drop_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: impl IntoIden,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(Table::alter().table(table).drop_column(column).to_owned())
+        .await
+}
+
 async fn index(
     manager: &SchemaManager<'_>,
     name: &str,
@@ -193,38 +203,10 @@ impl MigrationTrait for Migration {
             Executions::Table.into_iden(),
             WorkItems::Table.into_iden(),
         ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(table)
-                        .drop_column(Alias::new("machine_id"))
-                        .to_owned(),
-                )
-                .await?;
+            drop_column(manager, table, Alias::new("machine_id")).await?;
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(EnrollmentKeys::Table)
-                    .drop_column(EnrollmentKeys::MachineId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Proposals::Table)
-                    .drop_column(Proposals::DigestVersion)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Executions::Table)
-                    .drop_column(Executions::Message)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, EnrollmentKeys::Table, EnrollmentKeys::MachineId).await?;
+        drop_column(manager, Proposals::Table, Proposals::DigestVersion).await?;
+        drop_column(manager, Executions::Table, Executions::Message).await
     }
 }

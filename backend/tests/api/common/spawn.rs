@@ -89,27 +89,7 @@ impl TestApp {
         });
         let data_dir = std::env::temp_dir().join(unique("coordinator-test"));
         std::fs::create_dir_all(&data_dir).expect("creating the test data dir");
-        let mut vars: Vec<(String, String)> = vec![
-            ("DATA_DIR".into(), data_dir.to_string_lossy().into_owned()),
-            ("PORT".into(), "0".into()),
-            ("HOST".into(), "127.0.0.1".into()),
-            ("JWT_SECRET".into(), JWT_SECRET.into()),
-            ("AUDIT_KEY".into(), AUDIT_KEY.into()),
-            ("ENCRYPTION_KEY".into(), ENCRYPTION_KEY.into()),
-            ("ADMIN_USERNAME".into(), "admin".into()),
-            ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
-            ("DB_MAX_CONNECTIONS".into(), "5".into()),
-        ];
-        let mut postgres_database = None;
-        if backend == Backend::Postgres {
-            let database = TestDatabase::create().await;
-            vars.push(("DATABASE_URL".into(), database.url()));
-            postgres_database = Some(database);
-        }
-        for (key, value) in extra {
-            vars.retain(|(k, _)| k != key);
-            vars.push(((*key).to_owned(), (*value).to_owned()));
-        }
+        let (vars, postgres_database) = settings(&data_dir, 0, backend, extra).await;
         let config = Config::load(&Source::from_pairs(vars.clone())).expect("test configuration");
         let app = Application::build(config)
             .await
@@ -220,27 +200,7 @@ impl TestApp {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut vars: Vec<(String, String)> = vec![
-            ("DATA_DIR".into(), data_dir.to_string_lossy().into_owned()),
-            ("PORT".into(), port.to_string()),
-            ("HOST".into(), "127.0.0.1".into()),
-            ("JWT_SECRET".into(), JWT_SECRET.into()),
-            ("AUDIT_KEY".into(), AUDIT_KEY.into()),
-            ("ENCRYPTION_KEY".into(), ENCRYPTION_KEY.into()),
-            ("ADMIN_USERNAME".into(), "admin".into()),
-            ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
-            ("DB_MAX_CONNECTIONS".into(), "5".into()),
-        ];
-        let mut postgres_database = None;
-        if backend == Backend::Postgres {
-            let database = TestDatabase::create().await;
-            vars.push(("DATABASE_URL".into(), database.url()));
-            postgres_database = Some(database);
-        }
-        for (key, value) in extra {
-            vars.retain(|(k, _)| k != key);
-            vars.push(((*key).to_owned(), (*value).to_owned()));
-        }
+        let (vars, postgres_database) = settings(&data_dir, port, backend, extra).await;
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_coordinator"))
             .arg("serve")
             .env_clear()
@@ -317,4 +277,36 @@ macro_rules! dual_test_with {
             }
         }
     };
+}
+
+/// The test defaults for a coordinator on `port` (0: any), a Postgres database of its own
+/// when asked for, then `extra` over them.
+async fn settings(
+    data_dir: &std::path::Path,
+    port: u16,
+    backend: Backend,
+    extra: &[(&str, &str)],
+) -> (Vec<(String, String)>, Option<TestDatabase>) {
+    let mut vars: Vec<(String, String)> = vec![
+        ("DATA_DIR".into(), data_dir.to_string_lossy().into_owned()),
+        ("PORT".into(), port.to_string()),
+        ("HOST".into(), "127.0.0.1".into()),
+        ("JWT_SECRET".into(), JWT_SECRET.into()),
+        ("AUDIT_KEY".into(), AUDIT_KEY.into()),
+        ("ENCRYPTION_KEY".into(), ENCRYPTION_KEY.into()),
+        ("ADMIN_USERNAME".into(), "admin".into()),
+        ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        ("DB_MAX_CONNECTIONS".into(), "5".into()),
+    ];
+    let mut postgres_database = None;
+    if backend == Backend::Postgres {
+        let database = TestDatabase::create().await;
+        vars.push(("DATABASE_URL".into(), database.url()));
+        postgres_database = Some(database);
+    }
+    for (key, value) in extra {
+        vars.retain(|(k, _)| k != key);
+        vars.push(((*key).to_owned(), (*value).to_owned()));
+    }
+    (vars, postgres_database)
 }
